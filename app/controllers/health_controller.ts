@@ -1,0 +1,52 @@
+import type { HttpContext } from '@adonisjs/core/http'
+import db from '@adonisjs/lucid/services/db'
+import limiter from '@adonisjs/limiter/services/main'
+import redis from '@adonisjs/redis/services/main'
+
+const READY_TIMEOUT_MS = 2000
+
+function withTimeout<T>(work: Promise<T>) {
+  return Promise.race([
+    work,
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error('readiness check timed out')), READY_TIMEOUT_MS).unref()
+    ),
+  ])
+}
+
+/**
+ * Liveness (the process answers) and readiness (its dependencies answer).
+ */
+export default class HealthController {
+  async live() {
+    return { data: { status: 'ok' } }
+  }
+
+  async ready({ response }: HttpContext) {
+    const checks: Record<string, 'ok' | 'down'> = {}
+    const probes: Record<string, () => Promise<unknown>> = {
+      database: () => db.rawQuery('select 1'),
+    }
+    if (limiter.config.default === 'redis') probes.limiterStore = () => redis.ping()
+
+    await Promise.all(
+      Object.entries(probes).map(async ([name, probe]) => {
+        checks[name] = await withTimeout(probe()).then(
+          () => 'ok' as const,
+          () => 'down' as const
+        )
+      })
+    )
+    const ready = Object.values(checks).every((state) => state === 'ok')
+    if (!ready) {
+      return response
+        .status(503)
+        .header('Retry-After', 5)
+        .send({
+          errors: [{ code: 'E_SERVICE_UNAVAILABLE', message: 'A dependency is not answering' }],
+          meta: { checks },
+        })
+    }
+    return { data: { status: 'ready', checks } }
+  }
+}

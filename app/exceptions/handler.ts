@@ -1,0 +1,238 @@
+import app from '@adonisjs/core/services/app'
+import { errors as vineErrors } from '@vinejs/vine'
+import { errors as limiterErrors } from '@adonisjs/limiter'
+import { ExceptionHandler, type HttpContext } from '@adonisjs/core/http'
+import ServiceUnavailableException from '#exceptions/service_unavailable_exception'
+
+type ErrorEntry = { code: string; message: string; field?: string; rule?: string }
+
+type Rendered = {
+  status: number
+  errors: ErrorEntry[]
+  headers?: Record<string, string | number>
+}
+
+/**
+ * PostgreSQL SQLSTATE classes and codes that mean "the database cannot
+ * serve this now", not "this request is wrong": connection exceptions,
+ * resource exhaustion, shutdowns, cancelled statements (timeouts),
+ * serialization failures and deadlocks.
+ */
+const UNAVAILABLE_SQLSTATE = /^(08|53|57|58)|^40001$|^40P01$/
+const UNAVAILABLE_ERRNO = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+])
+
+/**
+ * True for errors that come from a dependency being down or slow: the
+ * database, its pool, or the limiter store. Those answer 503 with
+ * Retry-After instead of 500 (SECURITY.md F1, F3).
+ */
+export function isUnavailableError(error: any): boolean {
+  if (!error || typeof error !== 'object') return false
+  if (error instanceof ServiceUnavailableException) return true
+  const name = String(error.name ?? '')
+  const message = String(error.message ?? '')
+  const code = typeof error.code === 'string' ? error.code : ''
+  if (
+    name === 'KnexTimeoutError' ||
+    name === 'TimeoutError' ||
+    name === 'MaxRetriesPerRequestError'
+  )
+    return true
+  if (UNAVAILABLE_SQLSTATE.test(code) && typeof error.severity === 'string') return true
+  if (UNAVAILABLE_ERRNO.has(code)) return true
+  if (
+    /Connection terminated|connection timeout|Query read timeout|Transaction query already complete|timeout exceeded when trying to connect|Client has encountered a connection error|Connection is closed|enableOfflineQueue|Stream isn't writeable|Command timed out/i.test(
+      message
+    )
+  ) {
+    return true
+  }
+  return error.cause ? isUnavailableError(error.cause) : false
+}
+
+/**
+ * Renders every error as API.md's one shape,
+ * `{ errors: [{ code, message, field?, rule? }] }`, with no stack, SQL or
+ * driver message ever reaching the client. Logs server-side failures with
+ * their code and name only, so request data (passwords, tokens) can never
+ * ride along in a log line.
+ */
+export default class HttpExceptionHandler extends ExceptionHandler {
+  protected debug = false
+  protected renderStatusPages = false
+
+  protected render(error: any): Rendered {
+    if (error instanceof vineErrors.E_VALIDATION_ERROR) {
+      return {
+        status: 422,
+        errors: (error.messages as Array<{ field: string; message: string; rule: string }>).map(
+          (entry) => ({
+            code: 'E_VALIDATION_ERROR',
+            message: entry.message,
+            field: entry.field,
+            rule: entry.rule,
+          })
+        ),
+      }
+    }
+
+    if (error instanceof limiterErrors.E_TOO_MANY_REQUESTS) {
+      const headers = error.getDefaultHeaders()
+      return {
+        status: 429,
+        errors: [{ code: 'E_TOO_MANY_REQUESTS', message: 'Too many requests, try again later' }],
+        headers: { ...headers, 'Retry-After': Math.max(1, Number(headers['Retry-After']) || 1) },
+      }
+    }
+
+    if (isUnavailableError(error)) {
+      const retryAfter = error instanceof ServiceUnavailableException ? error.retryAfter : 5
+      return {
+        status: 503,
+        errors: [
+          {
+            code: 'E_SERVICE_UNAVAILABLE',
+            message: 'The service is temporarily unavailable, try again shortly',
+          },
+        ],
+        headers: { 'Retry-After': retryAfter },
+      }
+    }
+
+    const status = Number(error?.status)
+    if (error instanceof SyntaxError && status === 400) {
+      return {
+        status: 400,
+        errors: [{ code: 'E_BAD_REQUEST', message: 'The request body is not valid JSON' }],
+      }
+    }
+    if (isUnreadableBody(error)) {
+      return {
+        status: 400,
+        errors: [{ code: 'E_BAD_REQUEST', message: 'The request body could not be read' }],
+      }
+    }
+    if (status === 422 && error?.message === 'Invalid JSON, only supports object and array') {
+      return {
+        status: 400,
+        errors: [{ code: 'E_BAD_REQUEST', message: 'The request body must be a JSON object' }],
+      }
+    }
+
+    if (Number.isInteger(status) && status >= 400 && status < 500) {
+      return {
+        status,
+        errors: [
+          {
+            code: typeof error.code === 'string' ? error.code : `E_HTTP_${status}`,
+            message: this.#clientMessage(error, status),
+          },
+        ],
+      }
+    }
+
+    return {
+      status: 500,
+      errors: [{ code: 'E_INTERNAL_SERVER_ERROR', message: 'Something went wrong on our side' }],
+    }
+  }
+
+  /**
+   * Messages of the app's and the framework's own 4xx exceptions are
+   * written for clients; anything else gets a generic one.
+   */
+  #clientMessage(error: any, status: number) {
+    switch (error.code) {
+      case 'E_ROUTE_NOT_FOUND':
+        return 'Route not found'
+      case 'E_ROW_NOT_FOUND':
+        return 'Resource not found'
+      case 'E_UNAUTHORIZED_ACCESS':
+        return 'Unauthorized access'
+      case 'E_INVALID_CREDENTIALS':
+        return 'Invalid email or password'
+      case 'E_REQUEST_ENTITY_TOO_LARGE':
+        return 'The request body is too large'
+    }
+    if (
+      typeof error.code === 'string' &&
+      /^E_[A-Z_]+$/.test(error.code) &&
+      error.constructor?.status
+    ) {
+      return String(error.message)
+    }
+    return status === 404 ? 'Not found' : 'The request could not be processed'
+  }
+
+  async handle(error: unknown, ctx: HttpContext) {
+    const rendered = this.render(error)
+    for (const [name, value] of Object.entries(rendered.headers ?? {})) {
+      ctx.response.header(name, value)
+    }
+    ctx.response.status(rendered.status).send({ errors: rendered.errors })
+  }
+
+  async report(error: any, ctx: HttpContext) {
+    const rendered = this.render(error)
+    if (rendered.status < 500) return
+    const details = {
+      status: rendered.status,
+      method: ctx.request.method(),
+      route: ctx.route?.pattern ?? ctx.request.url(),
+      requestId: ctx.request.id(),
+      err: {
+        name: error?.name,
+        code: error?.code,
+        message: summary(error),
+        stack: app.inProduction ? undefined : redactedStack(error),
+      },
+    }
+    if (rendered.status === 503) ctx.logger.warn(details, 'dependency unavailable')
+    else ctx.logger.error(details, 'unhandled error')
+  }
+}
+
+/**
+ * A body the parser could not take in: a compressed body that does not
+ * decompress, or JSON nested so deeply that copying it overflows the stack.
+ */
+function isUnreadableBody(error: any) {
+  const code = typeof error?.code === 'string' ? error.code : ''
+  if (
+    code.startsWith('Z_') ||
+    code.startsWith('ERR__ERROR_FORMAT') ||
+    code === 'ERR_BROTLI_DECOMPRESSION_FAILED'
+  ) {
+    return true
+  }
+  return error instanceof RangeError && /call stack/i.test(error.message)
+}
+
+/**
+ * The driver's own message, without the SQL (and its bindings) that knex
+ * prepends to query errors.
+ */
+function summary(error: any): string {
+  const message = String(error?.message ?? '')
+  const separator = message.lastIndexOf(' - ')
+  return (separator >= 0 ? message.slice(separator + 3) : message).slice(0, 200)
+}
+
+/**
+ * Stack frames only (development): the first line, which may carry a
+ * query and its values, is dropped.
+ */
+function redactedStack(error: any): string | undefined {
+  if (typeof error?.stack !== 'string') return undefined
+  return error.stack
+    .split('\n')
+    .filter((line: string) => line.trim().startsWith('at '))
+    .join('\n')
+}

@@ -1,0 +1,41 @@
+import type { DateTime } from 'luxon'
+import hash from '@adonisjs/core/services/hash'
+import { compose } from '@adonisjs/core/helpers'
+import { withAuthFinder } from '@adonisjs/auth/mixins/lucid'
+import { UserSchema } from '#database/schema'
+
+/**
+ * An account. The email is stored canonical (app/services/email.ts); the
+ * password column holds an argon2id hash, hashed by the auth mixin on save.
+ */
+export default class User extends compose(
+  UserSchema,
+  withAuthFinder(() => hash.use())
+) {
+  declare id: number
+  declare roles: string[]
+  declare emailVerifiedAt: DateTime | null
+
+  get isVerified() {
+    return this.emailVerifiedAt !== null
+  }
+
+  hasAnyRole(roles: readonly string[]) {
+    return roles.some((role) => this.roles.includes(role))
+  }
+
+  /**
+   * The user as every response shows it (API.md): never a password, hash
+   * or token, whatever columns the table grows.
+   */
+  serializeForApi() {
+    return {
+      id: this.id,
+      email: this.email,
+      name: this.name,
+      roles: this.roles,
+      emailVerifiedAt: this.emailVerifiedAt?.toUTC().toISO() ?? null,
+      createdAt: this.createdAt.toUTC().toISO(),
+    }
+  }
+}

@@ -1,0 +1,442 @@
+import { hash } from 'node:crypto'
+import { crc32 } from 'node:zlib'
+import { AccessToken, DbAccessTokensProvider } from '@adonisjs/auth/access_tokens'
+import { Secret, safeEqual } from '@adonisjs/core/helpers'
+import type { Database } from '@adonisjs/lucid/database'
+import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
+import type { Logger } from '@adonisjs/core/logger'
+import type { Settings } from '#config/setting'
+import User from '#models/user'
+import { inTransaction } from '#services/transactions'
+
+export const TOKEN_TYPES = ['access', 'email_verification', 'password_reset'] as const
+export type TokenType = (typeof TOKEN_TYPES)[number]
+
+/**
+ * Public prefixes: a leaked token is recognisable (secret scanners) and a
+ * token of one type never parses as another.
+ */
+export const TOKEN_PREFIXES: Record<TokenType, string> = {
+  access: 'oat_',
+  email_verification: 'evt_',
+  password_reset: 'prt_',
+}
+
+const TABLE = 'tokens'
+const SEED_LENGTH = 40
+const MAX_ID = 9223372036854775807n
+
+/**
+ * The hot-path statements, run as named prepared statements (see
+ * `#query`): an access token and its user in one round trip (by id *and*
+ * type), and the coalesced `last_used_at` write. Columns are listed, not
+ * `t.*`, so a column added by a later migration does not change the result
+ * type of a statement already prepared on a live connection.
+ */
+const AUTHENTICATE = {
+  name: 'tessera_authenticate',
+  text: `select t.id, t.tokenable_id, t.type, t.name, t.hash, t.abilities, t.created_at,
+       t.updated_at, t.last_used_at, t.expires_at,
+       u.email as u_email, u.name as u_name, u.password as u_password, u.roles as u_roles,
+       u.email_verified_at as u_email_verified_at, u.created_at as u_created_at,
+       u.updated_at as u_updated_at
+  from ${TABLE} t join users u on u.id = t.tokenable_id
+ where t.id = $1 and t.type = 'access'`,
+}
+
+/**
+ * `last_used_at`, unless another instance (or a racing request) already
+ * recorded a use within the interval.
+ */
+const TOUCH = {
+  name: 'tessera_touch_token',
+  text: `update ${TABLE} set last_used_at = now()
+ where id = $1 and (last_used_at is null or last_used_at < now() - make_interval(secs => $2))`,
+}
+
+type TokenRow = {
+  id: string | number
+  tokenable_id: string | number
+  type: string
+  name: string | null
+  hash: string
+  abilities: string
+  created_at: Date
+  updated_at: Date
+  last_used_at: Date | null
+  expires_at: Date | null
+}
+
+/**
+ * Every token the service issues — access, email verification, password
+ * reset — in one typed table, created and checked here and nowhere else.
+ *
+ * Built on @adonisjs/auth's DbAccessTokensProvider (one per type, same
+ * table, same token format, so the stock provider and guard can read what
+ * this module writes), adding what the stock provider lacks: checksum and
+ * id validation before any query, lookups by id *and* type, no write on a
+ * failed check, coalesced `last_used_at`, atomic single use, superseding
+ * and the session cap in one locked transaction.
+ */
+export default class TokenModule {
+  readonly providers: Record<TokenType, DbAccessTokensProvider<typeof User>>
+  #lastTouched = new Map<string, number>()
+
+  constructor(
+    private db: Database,
+    private settings: Settings,
+    private logger: Logger
+  ) {
+    this.providers = Object.fromEntries(
+      TOKEN_TYPES.map((type) => [
+        type,
+        DbAccessTokensProvider.forModel(User, {
+          table: TABLE,
+          type,
+          prefix: TOKEN_PREFIXES[type],
+          tokenSecretLength: SEED_LENGTH,
+        }),
+      ])
+    ) as Record<TokenType, DbAccessTokensProvider<typeof User>>
+  }
+
+  /**
+   * Splits a presented token into its id and secret, or null when the
+   * prefix, encoding, id or CRC32 checksum is wrong. Pure CPU, no I/O:
+   * malformed and forged strings never reach the database.
+   */
+  static parse(value: unknown, type: TokenType): { id: string; secret: Secret<string> } | null {
+    if (typeof value !== 'string' || value.length > 256) return null
+    /**
+     * The format of AccessToken.decode (prefix, base64url id, ".",
+     * base64url secret), without its per-call RegExp and re-encoding.
+     */
+    const prefix = TOKEN_PREFIXES[type]
+    if (!value.startsWith(prefix)) return null
+    const dot = value.indexOf('.', prefix.length)
+    if (dot === -1) return null
+    const id = base64UrlDecode(value.slice(prefix.length, dot))
+    if (id === null || !/^[1-9]\d{0,18}$/.test(id) || BigInt(id) > MAX_ID) return null
+    const secret = base64UrlDecode(value.slice(dot + 1))
+    if (secret === null) return null
+    const seed = secret.slice(0, SEED_LENGTH)
+    const checksum = secret.slice(SEED_LENGTH)
+    if (seed.length !== SEED_LENGTH || checksum !== String(crc32(seed))) return null
+    return { id, secret: new Secret(secret) }
+  }
+
+  /**
+   * Issues a token and returns it with its plain value (`token.value`),
+   * which exists only in this object: the table keeps a SHA-256 hash.
+   *
+   * Runs in one transaction under a lock on the user's row, so that
+   * - issuing a verification or reset token deletes the older ones of its
+   *   type (only the newest link works);
+   * - issuing an access token evicts the user's oldest access tokens beyond
+   *   the session cap, even when sign-ins race.
+   */
+  async create(user: User, type: TokenType, options: { name?: string | null } = {}) {
+    const transient = AccessToken.createTransientToken(
+      user.id,
+      SEED_LENGTH,
+      this.lifetimeOf(type) ?? undefined
+    )
+    return inTransaction(async (trx) => {
+      await trx.rawQuery('select id from users where id = ? for update', [user.id])
+      /**
+       * Taken under the lock, so creation times follow the order in which
+       * racing sign-ins get it, and eviction (by created_at, then id) never
+       * removes a token newer than one it keeps.
+       */
+      const now = new Date()
+      if (type !== 'access') {
+        await trx.from(TABLE).where({ tokenable_id: user.id, type }).delete()
+      }
+      const [row] = await trx
+        .insertQuery()
+        .table(TABLE)
+        .insert({
+          tokenable_id: user.id,
+          type,
+          name: options.name ?? null,
+          hash: transient.hash,
+          abilities: '["*"]',
+          created_at: now,
+          updated_at: now,
+          last_used_at: null,
+          expires_at: transient.expiresAt ?? null,
+        })
+        .returning('*')
+      if (type === 'access') {
+        await this.evictBeyondLimit(trx, user.id, this.sessionLimitFor(user))
+      }
+      return new AccessToken({
+        identifier: String(row.id),
+        tokenableId: user.id,
+        type,
+        prefix: TOKEN_PREFIXES[type],
+        secret: transient.secret,
+        name: row.name,
+        hash: row.hash,
+        abilities: ['*'],
+        createdAt: row.created_at,
+        updatedAt: row.updated_at,
+        lastUsedAt: null,
+        expiresAt: row.expires_at,
+      })
+    }, this.db)
+  }
+
+  /**
+   * Seconds a new token of `type` lives (null: access tokens configured
+   * never to expire). Read at each issue, so settings apply at once.
+   */
+  lifetimeOf(type: TokenType) {
+    const { accessTtl, verificationTtl, resetTtl } = this.settings.tokens
+    return { access: accessTtl, email_verification: verificationTtl, password_reset: resetTtl }[
+      type
+    ]
+  }
+
+  /**
+   * The session cap for a user: the largest per-role override among the
+   * user's roles, or the default.
+   */
+  sessionLimitFor(user: User) {
+    const overrides = user.roles
+      .map((role) => this.settings.sessions.limitByRole[role])
+      .filter((limit): limit is number => limit !== undefined)
+    return overrides.length > 0 ? Math.max(...overrides) : this.settings.sessions.limit
+  }
+
+  /**
+   * Deletes the user's access tokens beyond `limit`, newest kept (ties
+   * broken by id). Call inside the transaction holding the user's lock.
+   */
+  async evictBeyondLimit(trx: TransactionClientContract, userId: number, limit: number) {
+    await trx.rawQuery(
+      `delete from ${TABLE} where id in (
+         select id from ${TABLE} where tokenable_id = ? and type = 'access'
+         order by created_at desc, id desc offset ?
+       )`,
+      [userId, limit]
+    )
+  }
+
+  /**
+   * The token behind `value` if it is of `type`, unexpired and its secret
+   * matches (compared in constant time); null otherwise — wrong prefix,
+   * wrong type, unknown, expired: all the same null. Writes nothing unless
+   * the check succeeds.
+   */
+  async verify(value: unknown, type: TokenType): Promise<AccessToken | null> {
+    const parsed = TokenModule.parse(value, type)
+    if (!parsed) return null
+    const row = await this.db.from(TABLE).where({ id: parsed.id, type }).first()
+    if (!row) return null
+    return this.#accept(row, parsed.secret)
+  }
+
+  /**
+   * Verifies an access token and loads its user in one query. Roles and
+   * other user fields are therefore read fresh on every request.
+   */
+  async authenticate(value: unknown): Promise<{ token: AccessToken; user: User } | null> {
+    const parsed = TokenModule.parse(value, 'access')
+    if (!parsed) return null
+    const { rows } = await this.#query(AUTHENTICATE, [parsed.id])
+    if (rows.length === 0) return null
+    const row = rows[0]
+    const token = this.#accept(row, parsed.secret)
+    if (!token) return null
+    const user = User.$createFromAdapterResult({
+      id: row.tokenable_id,
+      email: row.u_email,
+      name: row.u_name,
+      password: row.u_password,
+      roles: row.u_roles,
+      email_verified_at: row.u_email_verified_at,
+      created_at: row.u_created_at,
+      updated_at: row.u_updated_at,
+    }) as User
+    return { token, user }
+  }
+
+  /**
+   * Runs a hot-path statement through `pg` itself, on a connection of the
+   * app's pool (knex's): no Lucid or knex query building, which costs about
+   * as much as the round trip (PERFORMANCE.md), and a named prepared
+   * statement, so PostgreSQL parses and plans the join once per connection
+   * instead of on every request. `db.connection()` is the global
+   * transaction when one is open (tests); its client hands out that
+   * transaction's connection.
+   */
+  async #query(
+    statement: { name: string; text: string },
+    values: unknown[]
+  ): Promise<{ rows: any[] }> {
+    const client = this.db.connection().getWriteClient().client
+    const connection = await client.acquireConnection()
+    try {
+      return await connection.query({ ...statement, values })
+    } finally {
+      client.releaseConnection(connection)
+    }
+  }
+
+  /**
+   * Uses up a single-use token: locks its row, checks it, deletes it, all
+   * inside `trx`, so of N concurrent uses exactly one gets the token and the
+   * caller's follow-up writes commit or roll back with the deletion.
+   */
+  async consume(
+    trx: TransactionClientContract,
+    value: unknown,
+    type: Exclude<TokenType, 'access'>
+  ): Promise<AccessToken | null> {
+    const parsed = TokenModule.parse(value, type)
+    if (!parsed) return null
+    const { rows } = await trx.rawQuery(
+      `select * from ${TABLE} where id = ? and type = ? for update`,
+      [parsed.id, type]
+    )
+    if (rows.length === 0) return null
+    const token = this.#check(rows[0], parsed.secret)
+    if (!token) return null
+    await trx.from(TABLE).where({ id: parsed.id }).delete()
+    return token
+  }
+
+  /**
+   * The user's tokens of a type, newest first.
+   */
+  async list(user: User, type: TokenType) {
+    const rows: TokenRow[] = await this.db
+      .from(TABLE)
+      .where({ tokenable_id: user.id, type })
+      .orderBy([
+        { column: 'created_at', order: 'desc' },
+        { column: 'id', order: 'desc' },
+      ])
+    return rows.map(toAccessToken)
+  }
+
+  /**
+   * Revokes one of the user's tokens by id. False when no such token of
+   * that type belongs to the user.
+   */
+  async revoke(user: User | number, id: string | number, type: TokenType = 'access') {
+    if (!/^[1-9]\d{0,18}$/.test(String(id)) || BigInt(id) > MAX_ID) return false
+    const userId = typeof user === 'number' ? user : user.id
+    const deleted = await this.db
+      .from(TABLE)
+      .where({ id: String(id), tokenable_id: userId, type })
+      .delete()
+    return Number(deleted[0] ?? deleted) > 0
+  }
+
+  /**
+   * Revokes every token of a type the user holds, except `except` (the id
+   * of the token presented with the request, say). Pass `trx` to make it
+   * part of a larger change.
+   */
+  async revokeAll(
+    user: User | number,
+    type: TokenType,
+    options: { except?: string | number; trx?: TransactionClientContract } = {}
+  ) {
+    const userId = typeof user === 'number' ? user : user.id
+    const query = (options.trx ?? this.db).from(TABLE).where({ tokenable_id: userId, type })
+    if (options.except !== undefined) query.whereNot('id', String(options.except))
+    await query.delete()
+  }
+
+  /**
+   * Deletes expired tokens, `batchSize` rows per statement, so a large
+   * backlog never holds long locks. Returns how many went.
+   */
+  async prune(batchSize = 5000) {
+    let total = 0
+    while (true) {
+      const { rowCount } = await this.db.rawQuery(
+        `delete from ${TABLE} where id in (
+           select id from ${TABLE} where expires_at < now() limit ?
+         )`,
+        [batchSize]
+      )
+      total += rowCount ?? 0
+      if (!rowCount || rowCount < batchSize) return total
+    }
+  }
+
+  /**
+   * Secret, expiry and (for access tokens) idle-time check; null when any
+   * fails. No side effects.
+   */
+  #check(row: TokenRow, secret: Secret<string>) {
+    const expected = hash('sha256', secret.release(), 'hex')
+    if (!safeEqual(row.hash, expected)) return null
+    const token = toAccessToken(row)
+    if (token.isExpired()) return null
+    const idle = this.settings.tokens.accessIdleTimeout
+    if (row.type === 'access' && idle !== null) {
+      const lastSeen = (token.lastUsedAt ?? token.createdAt).getTime()
+      if (Date.now() - lastSeen > idle * 1000) return null
+    }
+    return token
+  }
+
+  /**
+   * `#check`, then a coalesced `last_used_at` write after success.
+   */
+  #accept(row: TokenRow, secret: Secret<string>) {
+    const token = this.#check(row, secret)
+    if (token) this.#touch(token)
+    return token
+  }
+
+  /**
+   * Records use at most once per token per interval, off the request path:
+   * the write is not awaited and a failure only costs freshness.
+   */
+  #touch(token: AccessToken) {
+    const intervalMs = this.settings.tokens.lastUsedInterval * 1000
+    const now = Date.now()
+    const id = String(token.identifier)
+    const last = Math.max(token.lastUsedAt?.getTime() ?? 0, this.#lastTouched.get(id) ?? 0)
+    if (now - last < intervalMs) return
+    if (this.#lastTouched.size > 100_000) this.#lastTouched.clear()
+    this.#lastTouched.set(id, now)
+    this.#query(TOUCH, [id, this.settings.tokens.lastUsedInterval]).catch((error) =>
+      this.logger.warn({ err: error.message }, 'could not record token use')
+    )
+  }
+}
+
+/**
+ * Strict base64url decoding, as @poppinss/utils' `base64.urlDecode`: null
+ * unless `encoded` is the canonical (unpadded) encoding of its UTF-8 text.
+ */
+function base64UrlDecode(encoded: string) {
+  if (encoded === '') return null
+  const decoded = Buffer.from(encoded, 'base64url').toString('utf8')
+  return Buffer.from(decoded, 'utf8').toString('base64url') === encoded ? decoded : null
+}
+
+/**
+ * A `tokens` row as the auth package's AccessToken (without its value).
+ */
+function toAccessToken(row: TokenRow) {
+  return new AccessToken({
+    identifier: String(row.id),
+    tokenableId: Number(row.tokenable_id),
+    type: row.type,
+    name: row.name,
+    hash: row.hash,
+    abilities: JSON.parse(row.abilities),
+    createdAt: new Date(row.created_at),
+    updatedAt: new Date(row.updated_at),
+    lastUsedAt: row.last_used_at ? new Date(row.last_used_at) : null,
+    expiresAt: row.expires_at ? new Date(row.expires_at) : null,
+  })
+}

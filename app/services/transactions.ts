@@ -1,0 +1,35 @@
+import db from '@adonisjs/lucid/services/db'
+import type { QueryClientContract, TransactionClientContract } from '@adonisjs/lucid/types/database'
+import ServiceUnavailableException from '#exceptions/service_unavailable_exception'
+
+/**
+ * `db.transaction(work)` with its outcome checked. knex resolves
+ * `commit()` even when COMMIT fails (a connection killed mid-transaction,
+ * say): the failure only rejects the transaction's `executionPromise`, which
+ * Lucid never reads, so a write that did not happen would be reported as
+ * done. A failed BEGIN surfaces the same way, later, as "Transaction query
+ * already complete". Both mean the database could not make the change:
+ * 503 with Retry-After, and never a 2xx for it (SECURITY.md F2).
+ */
+export async function inTransaction<T>(
+  work: (trx: TransactionClientContract) => Promise<T>,
+  client: Pick<QueryClientContract, 'transaction'> = db
+): Promise<T> {
+  const trx = await client.transaction()
+  const outcome: Promise<unknown> = (trx.knexClient as any).executionPromise
+  let failure: unknown
+  outcome.catch((error) => {
+    failure ??= error
+  })
+  try {
+    const result = await work(trx)
+    await trx.commit()
+    await outcome
+    return result
+  } catch (error) {
+    const lost = failure
+    if (!trx.isCompleted) await trx.rollback().catch(() => {})
+    if (lost !== undefined) throw new ServiceUnavailableException(undefined, 5, { cause: lost })
+    throw error
+  }
+}

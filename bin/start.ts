@@ -1,0 +1,88 @@
+/*
+|--------------------------------------------------------------------------
+| `npm start`
+|--------------------------------------------------------------------------
+|
+| One command from a fresh checkout to a running service:
+|   1. creates `.env` from `.env.example` with a fresh APP_KEY when missing;
+|   2. with no DATABASE_URL, starts the embedded PostgreSQL (tmp/postgres);
+|   3. runs pending migrations;
+|   4. starts the HTTP server (bin/server.ts) and stops the database when
+|      the server exits.
+|
+*/
+
+import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { readFile, writeFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import {
+  configuredDatabaseUrl,
+  startEmbeddedPostgres,
+  type EmbeddedDatabase,
+} from '../database/embedded_postgres.ts'
+
+const appRoot = fileURLToPath(new URL('../', import.meta.url))
+const envFile = resolve(appRoot, process.env.ENV_PATH ?? '', '.env')
+
+function say(message: string) {
+  process.stdout.write(`[tessera] ${message}\n`)
+}
+
+async function ensureEnvFile() {
+  if (existsSync(envFile)) return
+  const template = await readFile(resolve(appRoot, '.env.example'), 'utf8')
+  const key = randomBytes(32).toString('base64url')
+  await writeFile(envFile, template.replace(/^APP_KEY=.*$/m, `APP_KEY=${key}`), { mode: 0o600 })
+  say(`created ${envFile} with a fresh APP_KEY`)
+}
+
+function run(args: string[], env: NodeJS.ProcessEnv) {
+  return new Promise<void>((done, fail) => {
+    const child = spawn(process.execPath, args, { cwd: appRoot, env, stdio: 'inherit' })
+    child.on('error', fail)
+    child.on('exit', (code) =>
+      code === 0 ? done() : fail(new Error(`"${args.join(' ')}" exited with ${code}`))
+    )
+  })
+}
+
+await ensureEnvFile()
+
+const env: NodeJS.ProcessEnv = { ...process.env }
+let database: EmbeddedDatabase | undefined
+
+if (!(await configuredDatabaseUrl(appRoot))) {
+  database = await startEmbeddedPostgres({
+    directory: resolve(appRoot, process.env.EMBEDDED_PG_DIR ?? 'tmp/postgres'),
+    database: 'tessera',
+  })
+  env.DATABASE_URL = database.url
+  say(
+    `no DATABASE_URL: embedded PostgreSQL on 127.0.0.1:${database.port} (data in ${database.directory})`
+  )
+}
+
+try {
+  await run(['ace.js', 'migration:run', '--force', '--no-schema-generate', '--compact-output'], env)
+} catch (error) {
+  await database?.stop()
+  throw error
+}
+
+const server = spawn(process.execPath, ['--import=@poppinss/ts-exec', 'bin/server.ts'], {
+  cwd: appRoot,
+  env,
+  stdio: 'inherit',
+})
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => server.kill('SIGTERM'))
+}
+
+server.on('exit', async (code, signal) => {
+  await database?.stop()
+  process.exit(code ?? (signal ? 1 : 0))
+})

@@ -1,0 +1,49 @@
+import env from '#start/env'
+import app from '@adonisjs/core/services/app'
+import { defineConfig, transports } from '@adonisjs/mail'
+import { InvalidSettingError } from '#config/setting'
+import FileMailTransport from '#services/file_mail_transport'
+
+/**
+ * SMTP when SMTP_HOST is set. Otherwise, outside production (or when
+ * MAIL_DIR is set explicitly), each message is written to a file under
+ * MAIL_DIR (default tmp/mail). Production without either stops the boot:
+ * silently dropping verification and reset mail is never what you want.
+ */
+const smtpHost = env.get('SMTP_HOST')
+const mailDir = env.get('MAIL_DIR')
+
+if (!smtpHost && !mailDir && app.inProduction) {
+  throw new InvalidSettingError(
+    'mail.transport',
+    'SMTP_HOST',
+    'set an SMTP server (or MAIL_DIR to write mail to files)'
+  )
+}
+
+const mailConfig = defineConfig({
+  default: smtpHost ? 'smtp' : 'file',
+
+  from: env.get('MAIL_FROM', 'Tessera <no-reply@tessera.local>'),
+
+  mailers: {
+    smtp: transports.smtp({
+      host: smtpHost ?? '127.0.0.1',
+      port: env.get('SMTP_PORT', 587),
+      secure: env.get('SMTP_SECURE', false),
+      auth: env.get('SMTP_USERNAME')
+        ? { type: 'login', user: env.get('SMTP_USERNAME')!, pass: env.get('SMTP_PASSWORD', '') }
+        : undefined,
+      connectionTimeout: 5000,
+      greetingTimeout: 5000,
+      socketTimeout: 10000,
+    }),
+    file: () => new FileMailTransport(app.makePath(mailDir ?? 'tmp/mail')),
+  },
+})
+
+export default mailConfig
+
+declare module '@adonisjs/mail/types' {
+  export interface MailersList extends InferMailers<typeof mailConfig> {}
+}

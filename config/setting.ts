@@ -1,0 +1,284 @@
+/*
+|--------------------------------------------------------------------------
+| Tessera settings
+|--------------------------------------------------------------------------
+|
+| Everything an admin tunes, in one typed object. Each value has a default
+| here and an environment variable that overrides it (the README lists them
+| all). The boot stops with a message naming the setting and its variable
+| when a value is out of range, so a typo never runs silently.
+|
+| App code reads settings from this file only, never from process.env.
+|
+*/
+
+import { isIP } from 'node:net'
+import { availableParallelism } from 'node:os'
+import string from '@adonisjs/core/helpers/string'
+import env from '#start/env'
+
+/**
+ * Raised at boot for a setting that is present but unusable.
+ */
+export class InvalidSettingError extends Error {
+  constructor(setting: string, variable: string, reason: string) {
+    super(`Invalid setting "${setting}" (env ${variable}): ${reason}`)
+    this.name = 'InvalidSettingError'
+  }
+}
+
+function integer(setting: string, variable: string, fallback: number, min: number, max: number) {
+  const value = (env.get(variable as any) as number | undefined) ?? fallback
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidSettingError(setting, variable, `expected an integer from ${min} to ${max}`)
+  }
+  return value
+}
+
+/**
+ * A duration in seconds ("30d", "15m", "90", …). `nullable` durations accept
+ * "0" or "off" to mean "never".
+ */
+function duration(
+  setting: string,
+  variable: string,
+  fallback: string,
+  options: { min: number; nullable?: boolean }
+): number | null {
+  const raw = ((env.get(variable as any) as string | undefined) ?? fallback).trim()
+  if (options.nullable && (raw === '0' || raw === 'off')) return null
+  let seconds: number
+  try {
+    seconds = string.seconds.parse(raw)
+  } catch {
+    seconds = Number.NaN
+  }
+  if (!Number.isFinite(seconds) || seconds < options.min) {
+    throw new InvalidSettingError(
+      setting,
+      variable,
+      `expected a duration such as "15m" or "30d" of at least ${options.min}s${options.nullable ? ', or "off"' : ''}`
+    )
+  }
+  return Math.floor(seconds)
+}
+
+function requiredDuration(setting: string, variable: string, fallback: string, min: number) {
+  return duration(setting, variable, fallback, { min }) as number
+}
+
+function url(setting: string, variable: string, fallback: string) {
+  const raw = (env.get(variable as any) as string | undefined) ?? fallback
+  let parsed: URL
+  try {
+    parsed = new URL(raw)
+  } catch {
+    throw new InvalidSettingError(setting, variable, 'expected an absolute http(s) URL')
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+    throw new InvalidSettingError(setting, variable, 'expected an absolute http(s) URL')
+  }
+  return parsed.toString()
+}
+
+/**
+ * "admin:10,support:3" → { admin: 10, support: 3 }
+ */
+function roleLimits(setting: string, variable: string) {
+  const raw = (env.get(variable as any) as string | undefined) ?? ''
+  const limits: Record<string, number> = {}
+  for (const pair of raw.split(',').filter((part) => part.trim() !== '')) {
+    const [role, value] = pair.split(':').map((part) => part.trim())
+    const limit = Number(value)
+    if (!role || !/^[a-z][a-z0-9_-]{0,31}$/.test(role) || !Number.isInteger(limit) || limit < 1) {
+      throw new InvalidSettingError(setting, variable, `expected "role:limit,…", got "${pair}"`)
+    }
+    limits[role] = limit
+  }
+  return limits
+}
+
+/**
+ * Addresses or CIDR ranges of reverse proxies whose X-Forwarded-For is
+ * believed. Empty by default: the socket address is the client.
+ */
+function proxies(setting: string, variable: string) {
+  const raw = (env.get(variable as any) as string | undefined) ?? ''
+  const entries = raw
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)
+  for (const entry of entries) {
+    const [address, bits] = entry.split('/')
+    const family = isIP(address)
+    const maxBits = family === 6 ? 128 : 32
+    const validBits = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= maxBits)
+    if (!family || !validBits) {
+      throw new InvalidSettingError(
+        setting,
+        variable,
+        `"${entry}" is not an IP address or CIDR range`
+      )
+    }
+  }
+  return entries
+}
+
+const frontendUrl = url('frontend.url', 'FRONTEND_URL', 'http://localhost:5173')
+
+const passwordMin = integer('password.minLength', 'PASSWORD_MIN_LENGTH', 8, 8, 64)
+const passwordMax = integer('password.maxLength', 'PASSWORD_MAX_LENGTH', 128, 64, 1024)
+
+const settings = {
+  /**
+   * Where email links point. Built from configuration only, never from the
+   * request's Host or X-Forwarded-Host, so a client cannot aim a reset link
+   * at its own server.
+   */
+  links: {
+    verifyEmail: url(
+      'links.verifyEmail',
+      'VERIFY_EMAIL_URL',
+      new URL(
+        'verify-email',
+        frontendUrl.endsWith('/') ? frontendUrl : `${frontendUrl}/`
+      ).toString()
+    ),
+    resetPassword: url(
+      'links.resetPassword',
+      'RESET_PASSWORD_URL',
+      new URL(
+        'reset-password',
+        frontendUrl.endsWith('/') ? frontendUrl : `${frontendUrl}/`
+      ).toString()
+    ),
+  },
+
+  /**
+   * Proxies allowed to set X-Forwarded-For. Trusting one that is not yours
+   * lets any client choose its own rate-limit bucket.
+   */
+  trustedProxies: proxies('trustedProxies', 'TRUSTED_PROXIES'),
+
+  /**
+   * Concurrent sessions (access tokens) per user. A sign-in beyond the cap
+   * evicts the oldest. Higher caps suit many devices; lower caps shrink the
+   * number of live secrets per account.
+   */
+  sessions: {
+    limit: integer('sessions.limit', 'SESSION_LIMIT', 5, 1, 1000),
+    limitByRole: roleLimits('sessions.limitByRole', 'SESSION_LIMIT_BY_ROLE'),
+  },
+
+  /**
+   * Token lifetimes. Long access tokens spare users sign-ins; short ones
+   * bound the damage of a stolen device. The idle timeout ends sessions not
+   * used for that long (precise to `lastUsedInterval`).
+   */
+  tokens: {
+    accessTtl: duration('tokens.accessTtl', 'ACCESS_TOKEN_TTL', '30d', { min: 60, nullable: true }),
+    accessIdleTimeout: duration('tokens.accessIdleTimeout', 'ACCESS_TOKEN_IDLE_TIMEOUT', '7d', {
+      min: 300,
+      nullable: true,
+    }),
+    verificationTtl: requiredDuration(
+      'tokens.verificationTtl',
+      'VERIFICATION_TOKEN_TTL',
+      '24h',
+      60
+    ),
+    resetTtl: requiredDuration('tokens.resetTtl', 'RESET_TOKEN_TTL', '30m', 60),
+    /**
+     * `last_used_at` is written at most once per token per interval: a
+     * shorter interval gives fresher session lists, a longer one fewer writes.
+     */
+    lastUsedInterval: requiredDuration('tokens.lastUsedInterval', 'LAST_USED_INTERVAL', '60s', 1),
+  },
+
+  /**
+   * Rate limits: `requests` per `window` seconds, then blocked for `block`
+   * seconds. Per-IP limits stop spraying many accounts from one address;
+   * per-email limits stop guessing one account from many addresses.
+   */
+  rateLimits: {
+    signin: {
+      perIp: {
+        requests: integer('rateLimits.signin.perIp', 'SIGNIN_IP_LIMIT', 50, 1, 100000),
+        window: requiredDuration('rateLimits.signin.window', 'SIGNIN_WINDOW', '15m', 1),
+        block: requiredDuration('rateLimits.signin.block', 'SIGNIN_BLOCK', '15m', 1),
+      },
+      perEmail: {
+        requests: integer('rateLimits.signin.perEmail', 'SIGNIN_EMAIL_LIMIT', 10, 1, 100000),
+        window: requiredDuration('rateLimits.signin.window', 'SIGNIN_WINDOW', '15m', 1),
+        block: requiredDuration('rateLimits.signin.block', 'SIGNIN_BLOCK', '15m', 1),
+      },
+      perIpEmail: {
+        requests: integer('rateLimits.signin.perIpEmail', 'SIGNIN_IP_EMAIL_LIMIT', 5, 1, 100000),
+        window: requiredDuration('rateLimits.signin.window', 'SIGNIN_WINDOW', '15m', 1),
+        block: requiredDuration('rateLimits.signin.block', 'SIGNIN_BLOCK', '15m', 1),
+      },
+    },
+    /**
+     * Routes that send mail: signup, resend, forgot.
+     */
+    mail: {
+      perIp: {
+        requests: integer('rateLimits.mail.perIp', 'MAIL_IP_LIMIT', 20, 1, 100000),
+        window: requiredDuration('rateLimits.mail.window', 'MAIL_WINDOW', '1h', 1),
+        block: requiredDuration('rateLimits.mail.block', 'MAIL_BLOCK', '1h', 1),
+      },
+      perEmail: {
+        requests: integer('rateLimits.mail.perEmail', 'MAIL_EMAIL_LIMIT', 3, 1, 100000),
+        window: requiredDuration('rateLimits.mail.window', 'MAIL_WINDOW', '1h', 1),
+        block: requiredDuration('rateLimits.mail.block', 'MAIL_BLOCK', '1h', 1),
+      },
+    },
+    /**
+     * Routes that take a token from the body: email verification and reset.
+     */
+    tokens: {
+      perIp: {
+        requests: integer('rateLimits.tokens.perIp', 'TOKEN_IP_LIMIT', 30, 1, 100000),
+        window: requiredDuration('rateLimits.tokens.window', 'TOKEN_WINDOW', '15m', 1),
+        block: requiredDuration('rateLimits.tokens.window', 'TOKEN_WINDOW', '15m', 1),
+      },
+    },
+  },
+
+  /**
+   * NIST 800-63B: length, no composition rules, a blocklist of common
+   * passwords. The maximum is checked before hashing, so a 1 MB password
+   * costs nothing.
+   */
+  password: {
+    minLength: passwordMin,
+    maxLength: passwordMax,
+    checkCommon: (env.get('PASSWORD_CHECK_COMMON') as boolean | undefined) ?? true,
+  },
+
+  /**
+   * argon2id cost and how many hashes may run at once. OWASP's floor is
+   * m=19456 KiB, t=2, p=1; more memory or iterations slow attackers and
+   * sign-ins alike. `concurrency` bounds simultaneous hashes so a burst of
+   * sign-ins cannot starve signed-in traffic; `queueLimit` bounds how many
+   * wait (beyond it, 503 with Retry-After).
+   */
+  hashing: {
+    memoryKib: integer('hashing.memoryKib', 'ARGON2_MEMORY_KIB', 19456, 19456, 4194304),
+    iterations: integer('hashing.iterations', 'ARGON2_ITERATIONS', 2, 2, 64),
+    parallelism: integer('hashing.parallelism', 'ARGON2_PARALLELISM', 1, 1, 16),
+    concurrency: integer('hashing.concurrency', 'HASH_CONCURRENCY', availableParallelism(), 1, 64),
+    queueLimit: integer('hashing.queueLimit', 'HASH_QUEUE_LIMIT', 200, 1, 100000),
+  },
+}
+
+if (passwordMin > passwordMax) {
+  throw new InvalidSettingError(
+    'password.minLength',
+    'PASSWORD_MIN_LENGTH',
+    `must not exceed password.maxLength (${passwordMax})`
+  )
+}
+
+export default settings
+export type Settings = typeof settings

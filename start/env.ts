@@ -1,0 +1,107 @@
+/*
+|--------------------------------------------------------------------------
+| Environment variables
+|--------------------------------------------------------------------------
+|
+| Every variable the service reads, validated on each boot. A variable of
+| the wrong shape stops the boot with a message naming it. Range checks
+| that need more than a type (limits, lifetimes, argon2 floors) live in
+| config/setting.ts, next to the settings they guard.
+|
+*/
+
+import { Env } from '@adonisjs/core/env'
+
+export default await Env.create(new URL('../', import.meta.url), {
+  NODE_ENV: Env.schema.enum(['development', 'production', 'test'] as const),
+  PORT: Env.schema.number(),
+  HOST: Env.schema.string({ format: 'host' }),
+  APP_KEY: Env.schema.secret(),
+  LOG_LEVEL: Env.schema.enum.optional([
+    'fatal',
+    'error',
+    'warn',
+    'info',
+    'debug',
+    'trace',
+    'silent',
+  ] as const),
+
+  /*
+  |----------------------------------------------------------
+  | Database: DATABASE_URL, or the embedded PostgreSQL that
+  | bin/start.ts and bin/test.ts start when it is unset.
+  |----------------------------------------------------------
+  */
+  DATABASE_URL: Env.schema.string.optional(),
+  DB_POOL_MAX: Env.schema.number.optional(),
+  DB_ACQUIRE_TIMEOUT_MS: Env.schema.number.optional(),
+  DB_CONNECT_TIMEOUT_MS: Env.schema.number.optional(),
+  DB_STATEMENT_TIMEOUT_MS: Env.schema.number.optional(),
+
+  /*
+  |----------------------------------------------------------
+  | Rate-limit store: PostgreSQL (default) or Redis
+  |----------------------------------------------------------
+  */
+  LIMITER_STORE: Env.schema.enum.optional(['database', 'redis', 'memory'] as const),
+  REDIS_URL: Env.schema.string.optional(),
+
+  /*
+  |----------------------------------------------------------
+  | Mail: SMTP when SMTP_HOST is set, otherwise files under
+  | tmp/mail (development and test only)
+  |----------------------------------------------------------
+  */
+  SMTP_HOST: Env.schema.string.optional(),
+  SMTP_PORT: Env.schema.number.optional(),
+  SMTP_SECURE: Env.schema.boolean.optional(),
+  SMTP_USERNAME: Env.schema.string.optional(),
+  SMTP_PASSWORD: Env.schema.string.optional(),
+  MAIL_FROM: Env.schema.string.optional(),
+  MAIL_DIR: Env.schema.string.optional(),
+
+  /*
+  |----------------------------------------------------------
+  | Settings an admin tunes (config/setting.ts)
+  |----------------------------------------------------------
+  */
+  FRONTEND_URL: Env.schema.string.optional({ format: 'url', tld: false }),
+  VERIFY_EMAIL_URL: Env.schema.string.optional({ format: 'url', tld: false }),
+  RESET_PASSWORD_URL: Env.schema.string.optional({ format: 'url', tld: false }),
+  TRUSTED_PROXIES: Env.schema.string.optional(),
+  SESSION_LIMIT: Env.schema.number.optional(),
+  SESSION_LIMIT_BY_ROLE: Env.schema.string.optional(),
+  ACCESS_TOKEN_TTL: Env.schema.string.optional(),
+  ACCESS_TOKEN_IDLE_TIMEOUT: Env.schema.string.optional(),
+  VERIFICATION_TOKEN_TTL: Env.schema.string.optional(),
+  RESET_TOKEN_TTL: Env.schema.string.optional(),
+  LAST_USED_INTERVAL: Env.schema.string.optional(),
+  SIGNIN_IP_LIMIT: Env.schema.number.optional(),
+  SIGNIN_EMAIL_LIMIT: Env.schema.number.optional(),
+  SIGNIN_IP_EMAIL_LIMIT: Env.schema.number.optional(),
+  SIGNIN_WINDOW: Env.schema.string.optional(),
+  SIGNIN_BLOCK: Env.schema.string.optional(),
+  MAIL_IP_LIMIT: Env.schema.number.optional(),
+  MAIL_EMAIL_LIMIT: Env.schema.number.optional(),
+  MAIL_WINDOW: Env.schema.string.optional(),
+  MAIL_BLOCK: Env.schema.string.optional(),
+  TOKEN_IP_LIMIT: Env.schema.number.optional(),
+  TOKEN_WINDOW: Env.schema.string.optional(),
+  PASSWORD_MIN_LENGTH: Env.schema.number.optional(),
+  PASSWORD_MAX_LENGTH: Env.schema.number.optional(),
+  PASSWORD_CHECK_COMMON: Env.schema.boolean.optional(),
+  ARGON2_MEMORY_KIB: Env.schema.number.optional(),
+  ARGON2_ITERATIONS: Env.schema.number.optional(),
+  ARGON2_PARALLELISM: Env.schema.number.optional(),
+  HASH_CONCURRENCY: Env.schema.number.optional(),
+  HASH_QUEUE_LIMIT: Env.schema.number.optional(),
+
+  /*
+  |----------------------------------------------------------
+  | `npm run bench` only: baseline routes and a query counter
+  | (start/bench.ts). Never set it on a real deployment.
+  |----------------------------------------------------------
+  */
+  BENCH_ROUTES: Env.schema.boolean.optional(),
+})
