@@ -1,0 +1,151 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs'
+import { dirname } from 'node:path'
+import { createInterface } from 'node:readline'
+import app from '@adonisjs/core/services/app'
+import { sleep } from '#tests/faults/helpers/processes'
+
+/**
+ * One JSON line of the service's pino log.
+ */
+export type LogEntry = {
+  level: number
+  time: number
+  msg?: string
+  err?: { name?: string; code?: string; message?: string }
+  [key: string]: unknown
+}
+
+export const LOG_LEVEL = { warn: 40, error: 50 } as const
+
+/**
+ * Runs `node ace.js <args>` with exactly `env` and resolves with its output,
+ * rejecting when it exits non-zero.
+ */
+export function runAce(args: string[], env: Record<string, string>) {
+  return new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, ['ace.js', ...args], {
+      cwd: app.makePath(),
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let output = ''
+    child.stdout.on('data', (chunk) => (output += chunk))
+    child.stderr.on('data', (chunk) => (output += chunk))
+    child.on('error', reject)
+    child.on('exit', (code) =>
+      code === 0
+        ? resolve(output)
+        : reject(new Error(`ace ${args.join(' ')} exited with ${code}\n${output}`))
+    )
+  })
+}
+
+/**
+ * The service (bin/server.ts) as a child process in production mode, on a
+ * fixed port so that a replacement after a crash answers at the same
+ * address. Its JSON log is kept, line by line, as evidence.
+ */
+export default class ServiceProcess {
+  logs: LogEntry[] = []
+  /** Lines that are not JSON (boot errors, warnings from Node). */
+  text: string[] = []
+  #child?: ChildProcess
+  #exited?: Promise<void>
+  #file?: WriteStream
+
+  /**
+   * @param logFile where every line the service prints is also written
+   */
+  constructor(
+    readonly port: number,
+    readonly env: Record<string, string>,
+    logFile?: string
+  ) {
+    if (logFile) {
+      mkdirSync(dirname(logFile), { recursive: true })
+      this.#file = createWriteStream(logFile)
+    }
+  }
+
+  get url() {
+    return `http://127.0.0.1:${this.port}`
+  }
+
+  get pid() {
+    return this.#child?.pid
+  }
+
+  get running() {
+    return !!this.#child && this.#child.exitCode === null && this.#child.signalCode === null
+  }
+
+  async start(timeoutMs = 60_000) {
+    const child = spawn(process.execPath, ['--import=@poppinss/ts-exec', 'bin/server.ts'], {
+      cwd: app.makePath(),
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        HOST: '127.0.0.1',
+        PORT: String(this.port),
+        ...this.env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    this.#child = child
+    this.#exited = new Promise((resolve) => child.on('exit', () => resolve()))
+    for (const stream of [child.stdout!, child.stderr!]) {
+      createInterface({ input: stream }).on('line', (line) => this.#record(line))
+    }
+
+    const deadline = Date.now() + timeoutMs
+    while (Date.now() < deadline && this.running) {
+      try {
+        const response = await fetch(`${this.url}/health/live`, {
+          signal: AbortSignal.timeout(2000),
+        })
+        if (response.status === 200) return
+      } catch {}
+      await sleep(100)
+    }
+    throw new Error(
+      `the service did not come up within ${timeoutMs} ms\n${this.text.slice(-30).join('\n')}`
+    )
+  }
+
+  /**
+   * A crash: SIGKILL, no shutdown hooks.
+   */
+  async kill() {
+    if (!this.running) return
+    this.#child!.kill('SIGKILL')
+    await this.#exited
+  }
+
+  async stop() {
+    if (!this.running) return
+    this.#child!.kill('SIGTERM')
+    const timer = setTimeout(() => this.#child?.kill('SIGKILL'), 5000)
+    await this.#exited
+    clearTimeout(timer)
+    this.#file?.end()
+  }
+
+  /**
+   * Log entries at `level` or above written from `since` on.
+   */
+  logsAtLeast(level: number, since = 0) {
+    return this.logs.filter((entry) => entry.level >= level && entry.time >= since)
+  }
+
+  #record(line: string) {
+    this.#file?.write(`${line}\n`)
+    if (line.startsWith('{')) {
+      try {
+        this.logs.push(JSON.parse(line))
+        return
+      } catch {}
+    }
+    if (line.trim()) this.text.push(line)
+  }
+}
