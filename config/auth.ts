@@ -1,42 +1,23 @@
 import { defineConfig } from '@adonisjs/auth'
-import { AccessTokensGuard } from '@adonisjs/auth/access_tokens'
-import type { InferAuthEvents, Authenticators } from '@adonisjs/auth/types'
+import type { Authenticators, InferAuthEvents } from '@adonisjs/auth/types'
 import TokenModule from '#modules/token_module'
-import AccessTokenUserProvider from '#services/access_token_user_provider'
+import TokenGuard from '#guards/token_guard'
 
 /**
- * One guard, `api`: the stock access-tokens guard (Bearer parsing, events,
- * `auth.user`) over a user provider that verifies through the TokenModule.
+ * One guard, `api`: Bearer access tokens verified by the TokenModule
+ * (app/guards/token_guard.ts).
  */
 const authConfig = defineConfig({
   default: 'api',
   guards: {
     api: {
-      async resolver(name, app) {
-        const emitter = await app.container.make('emitter')
+      async resolver(_name, app) {
         const tokens = await app.container.make(TokenModule)
-        return (ctx) =>
-          new AccessTokensGuard(
-            name,
-            ctx,
-            emitter as any,
-            new AccessTokenUserProvider(tokens, authorizationLines(ctx.request.request.rawHeaders))
-          )
+        return (ctx) => new TokenGuard(ctx, tokens)
       },
     },
   },
 })
-
-/**
- * Every Authorization line of a request, as sent.
- */
-function authorizationLines(rawHeaders: string[]) {
-  const lines: string[] = []
-  for (let index = 0; index < rawHeaders.length; index += 2) {
-    if (rawHeaders[index].toLowerCase() === 'authorization') lines.push(rawHeaders[index + 1])
-  }
-  return lines
-}
 
 export default authConfig
 

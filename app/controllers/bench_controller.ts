@@ -9,7 +9,7 @@ import User from '#models/user'
 import TokenModule from '#modules/token_module'
 import { queryStats } from '#start/bench'
 
-const UNAUTHORIZED = { errors: [{ code: 'E_UNAUTHORIZED_ACCESS', message: 'Unauthorized access' }] }
+import { UNAUTHORIZED_BODY as UNAUTHORIZED } from '#middleware/auth_middleware'
 
 /**
  * Routes for `npm run bench` only (registered by start/bench.ts when

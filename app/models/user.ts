@@ -34,8 +34,10 @@ export default class User extends compose(
       email: this.email,
       name: this.name,
       roles: this.roles,
-      emailVerifiedAt: this.emailVerifiedAt?.toUTC().toISO() ?? null,
-      createdAt: this.createdAt.toUTC().toISO(),
+      // the same ISO 8601 UTC text as luxon's toUTC().toISO(), for a
+      // fraction of its cost on the signed-in hot path
+      emailVerifiedAt: this.emailVerifiedAt?.toJSDate().toISOString() ?? null,
+      createdAt: this.createdAt.toJSDate().toISOString(),
     }
   }
 }

@@ -68,6 +68,19 @@ export type FaultReport = {
   summary: string
 }
 
+/**
+ * Failed faults, repeated on stderr when the process exits: the end of a
+ * CI log then names what failed, not just the assertion's stack.
+ */
+const failedReports: FaultReport[] = []
+process.once('exit', () => {
+  for (const report of failedReports) {
+    process.stderr.write(
+      `\n[faults] FAILED ${report.name}\n${report.failures.map((line) => `  ✗ ${line}`).join('\n')}\n`
+    )
+  }
+})
+
 const SECRET_IN_LOG = /\b(oat|evt|prt)_[A-Za-z0-9_-]{8,}/
 /** The suite's addresses all end in example.com; the log may name domains only. */
 const ADDRESS_IN_LOG = /[A-Za-z0-9._-]+@[A-Za-z0-9.-]*example\.com/
@@ -364,6 +377,7 @@ export default class Harness {
     for (const note of notes.slice(0, 20)) process.stdout.write(`  · ${note}\n`)
     const report = { name: spec.name, failures, notes, summary }
     this.reports.push(report)
+    if (failures.length > 0) failedReports.push(report)
     return report
   }
 
