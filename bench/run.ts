@@ -103,6 +103,10 @@ const baseEnv: NodeJS.ProcessEnv = {
   NODE_ENV: 'production',
   APP_KEY: randomBytes(32).toString('base64url'),
   LOG_LEVEL: 'warn',
+  // ace needs them to boot even without a .env (a fresh clone); the
+  // servers get their own port
+  HOST: '127.0.0.1',
+  PORT: '0',
   MAIL_DIR: join(appRoot, 'tmp/bench-mail'),
   SIGNIN_IP_LIMIT: '100000',
   SIGNIN_EMAIL_LIMIT: '100000',

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { freePort } from '#database/embedded_postgres'
+import { SERVER_NODE_ARGS, serverEnv } from '../bin/server_process.ts'
 
 export type QueryStats = {
   requests: number
@@ -52,10 +53,15 @@ export async function startServer(options: {
   const port = await freePort()
   const child = spawn(
     process.execPath,
-    [...(options.nodeArgs ?? []), '--import=@poppinss/ts-exec', 'bin/server.ts'],
+    [...(options.nodeArgs ?? []), ...SERVER_NODE_ARGS, 'bin/server.ts'],
     {
       cwd: options.appRoot,
-      env: { ...options.env, HOST: '127.0.0.1', PORT: String(port), BENCH_ROUTES: 'true' },
+      env: serverEnv({
+        ...options.env,
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        BENCH_ROUTES: 'true',
+      }),
       stdio: ['ignore', 'pipe', 'pipe'],
     }
   )

@@ -23,6 +23,7 @@ import {
   startEmbeddedPostgres,
   type EmbeddedDatabase,
 } from '../database/embedded_postgres.ts'
+import { SERVER_NODE_ARGS, serverEnv } from './server_process.ts'
 
 const appRoot = fileURLToPath(new URL('../', import.meta.url))
 const envFile = resolve(appRoot, process.env.ENV_PATH ?? '', '.env')
@@ -72,9 +73,9 @@ try {
   throw error
 }
 
-const server = spawn(process.execPath, ['--import=@poppinss/ts-exec', 'bin/server.ts'], {
+const server = spawn(process.execPath, [...SERVER_NODE_ARGS, 'bin/server.ts'], {
   cwd: appRoot,
-  env,
+  env: serverEnv(env),
   stdio: 'inherit',
 })
 

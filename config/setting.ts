@@ -260,14 +260,22 @@ const settings = {
    * argon2id cost and how many hashes may run at once. OWASP's floor is
    * m=19456 KiB, t=2, p=1; more memory or iterations slow attackers and
    * sign-ins alike. `concurrency` bounds simultaneous hashes so a burst of
-   * sign-ins cannot starve signed-in traffic; `queueLimit` bounds how many
-   * wait (beyond it, 503 with Retry-After).
+   * sign-ins cannot starve signed-in traffic — by default one core fewer
+   * than the machine has (at least one), leaving a core to the event loop
+   * and the database (PERFORMANCE.md P6); `queueLimit` bounds how many wait
+   * (beyond it, 503 with Retry-After).
    */
   hashing: {
     memoryKib: integer('hashing.memoryKib', 'ARGON2_MEMORY_KIB', 19456, 19456, 4194304),
     iterations: integer('hashing.iterations', 'ARGON2_ITERATIONS', 2, 2, 64),
     parallelism: integer('hashing.parallelism', 'ARGON2_PARALLELISM', 1, 1, 16),
-    concurrency: integer('hashing.concurrency', 'HASH_CONCURRENCY', availableParallelism(), 1, 64),
+    concurrency: integer(
+      'hashing.concurrency',
+      'HASH_CONCURRENCY',
+      Math.max(1, availableParallelism() - 1),
+      1,
+      64
+    ),
     queueLimit: integer('hashing.queueLimit', 'HASH_QUEUE_LIMIT', 200, 1, 100000),
   },
 }
