@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto'
+import crypto, { createHash, randomBytes } from 'node:crypto'
+import { syncBuiltinESMExports } from 'node:module'
 import { crc32 } from 'node:zlib'
 import pg from 'pg'
 import { test } from '@japa/runner'
@@ -225,6 +226,23 @@ test.group('Security | tokens', (group) => {
       response.assertStatus(401)
     }
 
+    // The prefix itself is checked, not only the stored type: a token relabelled
+    // with another prefix is refused even where its own type is expected.
+    for (const token of [withPrefix(accessToken, 'evt_'), withPrefix(accessToken, 'prt_')]) {
+      const response = await client.get(`${API}/me`).bearerToken(token)
+      response.assertStatus(401)
+    }
+    const resetRelabelled = await client
+      .post(`${API}/auth/password/reset`)
+      .json({ token: withPrefix(resetToken, 'evt_'), password: 'a brand new passphrase' })
+    resetRelabelled.assertStatus(400)
+    resetRelabelled.assertBodyContains({ errors: [{ code: 'E_INVALID_TOKEN' }] })
+    const verificationRelabelled = await client
+      .post(`${API}/auth/email/verify`)
+      .json({ token: withPrefix(verificationToken, 'prt_') })
+    verificationRelabelled.assertStatus(400)
+    verificationRelabelled.assertBodyContains({ errors: [{ code: 'E_INVALID_TOKEN' }] })
+
     const user = await db.from('users').where({ email }).firstOrFail()
     assert.isNull(user.email_verified_at)
     // The originals, with their own prefixes, still work.
@@ -316,6 +334,42 @@ test.group('Security | tokens', (group) => {
       ...secretsOf(accessToken),
       ...secretsOf(secondAccessToken),
     ])
+  })
+
+  test('T2: presented secrets are compared with the stored hash in constant time', async ({
+    client,
+    assert,
+  }) => {
+    const { token } = await signedInUser(client)
+    const { id } = partsOf(token)
+    const { hash: stored } = await tokenRow(id)
+
+    /**
+     * Every constant-time comparison in this process (@adonisjs/core's
+     * safeEqual ends in node:crypto's timingSafeEqual), recorded by the
+     * trusted side of the comparison.
+     */
+    const original = crypto.timingSafeEqual
+    const compared: string[] = []
+    crypto.timingSafeEqual = ((a: NodeJS.ArrayBufferView, b: NodeJS.ArrayBufferView) => {
+      compared.push(Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString())
+      return original(a, b)
+    }) as typeof original
+    syncBuiltinESMExports()
+    try {
+      const wrong = await client.get(`${API}/me`).bearerToken(forgeToken('oat_', id, randomSeed()))
+      wrong.assertStatus(401)
+      const right = await client.get(`${API}/me`).bearerToken(token)
+      right.assertStatus(200)
+    } finally {
+      crypto.timingSafeEqual = original
+      syncBuiltinESMExports()
+    }
+    assert.lengthOf(
+      compared.filter((value) => value === stored),
+      2,
+      'both the wrong and the right secret must be checked with timingSafeEqual'
+    )
   })
 
   /**
@@ -639,6 +693,41 @@ test.group('Security | tokens', (group) => {
     verify.assertBodyContains({ errors: [{ code: 'E_INVALID_TOKEN' }] })
     const me = await client.get(`${API}/me`).bearerToken(accessToken)
     me.assertStatus(401)
+  })
+
+  test('T6: tokens are issued with their configured lifetime and die when it runs out', async ({
+    client,
+    assert,
+  }) => {
+    const user = await createUser()
+    const email = uniqueEmail('t6-lifetime')
+    // Issued while every lifetime is one second; nothing is edited in the database.
+    const [verificationToken, resetToken, accessToken] = await withSettings(
+      (s) => {
+        s.tokens.verificationTtl = 1
+        s.tokens.resetTtl = 1
+        s.tokens.accessTtl = 1
+      },
+      async () => [
+        await signUp(client, email),
+        await forgot(client, user.email),
+        await signIn(client, user.email),
+      ]
+    )
+    const hashBefore = await passwordHashOf(user.email)
+    await sleep(1500)
+
+    const verify = await client.post(`${API}/auth/email/verify`).json({ token: verificationToken })
+    verify.assertStatus(400)
+    verify.assertBodyContains({ errors: [{ code: 'E_INVALID_TOKEN' }] })
+    const reset = await client
+      .post(`${API}/auth/password/reset`)
+      .json({ token: resetToken, password: 'a late passphrase' })
+    reset.assertStatus(400)
+    reset.assertBodyContains({ errors: [{ code: 'E_INVALID_TOKEN' }] })
+    const me = await client.get(`${API}/me`).bearerToken(accessToken)
+    me.assertStatus(401)
+    assert.equal(await passwordHashOf(user.email), hashBefore)
   })
 
   /**
