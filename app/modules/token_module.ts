@@ -328,11 +328,11 @@ export default class TokenModule {
   async revoke(user: User | number, id: string | number, type: TokenType = 'access') {
     if (!/^[1-9]\d{0,18}$/.test(String(id)) || BigInt(id) > MAX_ID) return false
     const userId = typeof user === 'number' ? user : user.id
-    const deleted = await this.db
-      .from(TABLE)
-      .where({ id: String(id), tokenable_id: userId, type })
-      .delete()
-    return Number(deleted[0] ?? deleted) > 0
+    const { rowCount } = await this.db.rawQuery(
+      `delete from ${TABLE} where id = ? and tokenable_id = ? and type = ?`,
+      [String(id), userId, type]
+    )
+    return (rowCount ?? 0) > 0
   }
 
   /**
