@@ -16,6 +16,19 @@ export default class User extends compose(
   declare roles: string[]
   declare emailVerifiedAt: DateTime | null
 
+  /**
+   * Lucid snapshots `$original` (its dirty tracking) with lodash's deep
+   * `merge`, which walks the internals of every luxon DateTime: the largest
+   * single cost of loading a user on each signed-in request. The values
+   * here are immutable DateTimes, strings and the roles array, so a shallow
+   * copy with its own roles array tracks changes the same way.
+   */
+  $hydrateOriginals() {
+    const attributes = this.$attributes
+    this.$original = { ...attributes }
+    if (Array.isArray(attributes.roles)) this.$original.roles = [...attributes.roles]
+  }
+
   get isVerified() {
     return this.emailVerifiedAt !== null
   }

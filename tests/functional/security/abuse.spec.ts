@@ -12,6 +12,7 @@ import {
   signedInUser,
   uniqueEmail,
   countHashes,
+  withSettings,
 } from '#tests/helpers/accounts'
 
 /**
@@ -111,6 +112,37 @@ test.group('Security | abuse', (group) => {
     const sixth = await wrongSignin(client, target.email)
     sixth.assertStatus(429)
     sixth.assertBodyContains({ errors: [{ code: 'E_TOO_MANY_REQUESTS' }] })
+  })
+
+  test('R2: a successful sign-in does not reset the per-address count of guesses at other accounts', async ({
+    client,
+  }) => {
+    const targets = await Promise.all([createUser(), createUser(), createUser(), createUser()])
+    const mine = await createUser()
+    await withSettings(
+      (s) => {
+        // Only the per-address bucket can trip: 5 attempts from one IP.
+        s.rateLimits.signin.perIp.requests = 5
+        s.rateLimits.signin.perEmail.requests = 1000
+        s.rateLimits.signin.perIpEmail.requests = 1000
+      },
+      async () => {
+        // One guess at each of four accounts, then the attacker's own sign-in.
+        for (const target of targets) {
+          const failure = await wrongSignin(client, target.email)
+          failure.assertStatus(400)
+        }
+        await signIn(client, mine.email)
+
+        // The success gave back only its own attempt: one guess is left.
+        const fifth = await wrongSignin(client, uniqueEmail())
+        fifth.assertStatus(400)
+        fifth.assertBodyContains({ errors: [{ code: 'E_INVALID_CREDENTIALS' }] })
+        const sixth = await wrongSignin(client, uniqueEmail())
+        sixth.assertStatus(429)
+        sixth.assertBodyContains({ errors: [{ code: 'E_TOO_MANY_REQUESTS' }] })
+      }
+    )
   })
 
   /**
