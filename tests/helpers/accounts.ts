@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import { DateTime } from 'luxon'
 import app from '@adonisjs/core/services/app'
 import db from '@adonisjs/lucid/services/db'
@@ -16,6 +16,13 @@ export const PASSWORD = 'correct horse battery staple'
  */
 export function uniqueEmail(tag = 'user') {
   return `${tag}-${randomUUID().slice(0, 8)}@example.com`
+}
+
+/**
+ * `length` random lower-case ASCII letters.
+ */
+export function randomLetters(length: number) {
+  return [...randomBytes(length)].map((byte) => String.fromCharCode(97 + (byte % 26))).join('')
 }
 
 /**
@@ -65,6 +72,48 @@ export async function signedInUser(
 }
 
 /**
+ * Spellings of one address share one mail bucket: a forgot-password request
+ * for each of `spellings` is answered 202 (they must be exactly as many as
+ * the per-email mail limit, three), then one more for `last` gets 429.
+ */
+export async function assertOneMailBucket(client: ApiClient, spellings: string[], last: string) {
+  for (const email of spellings) {
+    const response = await client.post('/api/v1/auth/password/forgot').json({ email })
+    response.assertStatus(202)
+  }
+  const fourth = await client.post('/api/v1/auth/password/forgot').json({ email: last })
+  fourth.assertStatus(429)
+}
+
+/**
+ * Spellings of one address share one sign-in bucket: with the per-IP and
+ * per-IP+email limits raised so that only the per-email limit (10) can
+ * trip, ten wrong passwords spread over `spellings` (each 400) make a right
+ * one for `last` answer 429 E_TOO_MANY_REQUESTS.
+ */
+export async function assertOneSigninBucket(client: ApiClient, spellings: string[], last: string) {
+  await withSettings(
+    (s) => {
+      s.rateLimits.signin.perIp.requests = 1000
+      s.rateLimits.signin.perIpEmail.requests = 1000
+    },
+    async () => {
+      for (let attempt = 0; attempt < 10; attempt++) {
+        const failure = await client
+          .post('/api/v1/auth/signin')
+          .json({ email: spellings[attempt % spellings.length], password: 'a wrong passphrase' })
+        failure.assertStatus(400)
+      }
+      const blocked = await client
+        .post('/api/v1/auth/signin')
+        .json({ email: last, password: PASSWORD })
+      blocked.assertStatus(429)
+      blocked.assertBodyContains({ errors: [{ code: 'E_TOO_MANY_REQUESTS' }] })
+    }
+  )
+}
+
+/**
  * Rate-limit counters are shared by every test (all requests come from
  * 127.0.0.1); tests that are not about limits start from zero.
  */
@@ -74,6 +123,17 @@ export async function resetRateLimits() {
 
 export async function tokenRows(userId: number, type: TokenType) {
   return db.from('tokens').where({ tokenable_id: userId, type }).orderBy('id', 'asc')
+}
+
+/**
+ * Moves the expiry of every token of `type` held by the user one second
+ * into the past.
+ */
+export async function expireTokens(userId: number, type: TokenType) {
+  await db
+    .from('tokens')
+    .where({ tokenable_id: userId, type })
+    .update({ expires_at: new Date(Date.now() - 1000) })
 }
 
 export async function tokenModule() {

@@ -66,3 +66,36 @@ export function assertInvalidOn(
     assert.match(String(entry.field), new RegExp(`^${field}(\\.|$)`))
   }
 }
+
+/**
+ * A `status` response whose body is exactly `{ data: { message } }` with a
+ * string message; returns the body.
+ */
+export function assertMessage(assert: Assert, response: ApiResponse, status: number) {
+  response.assertStatus(status)
+  const body = response.body()
+  assert.deepEqual(Object.keys(body), ['data'])
+  assert.deepEqual(Object.keys(body.data), ['message'])
+  assert.isString(body.data.message)
+  return body
+}
+
+/**
+ * A 429 whose first error is `E_TOO_MANY_REQUESTS`, with a `retry-after`
+ * header of a positive whole number of seconds.
+ */
+export function assertTooManyRequests(assert: Assert, response: ApiResponse) {
+  response.assertStatus(429)
+  assert.equal(response.body().errors[0].code, 'E_TOO_MANY_REQUESTS')
+  const retryAfter = response.header('retry-after')
+  assert.match(retryAfter ?? '', /^\d+$/)
+  assert.isAbove(Number(retryAfter), 0)
+}
+
+/**
+ * A 400 whose errors include one with code `E_INVALID_TOKEN`.
+ */
+export function assertInvalidToken(response: ApiResponse) {
+  response.assertStatus(400)
+  response.assertBodyContains({ errors: [{ code: 'E_INVALID_TOKEN' }] })
+}

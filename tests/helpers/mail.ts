@@ -1,4 +1,6 @@
+import type { ApiClient } from '@japa/api-client'
 import settings from '#config/setting'
+import { PASSWORD } from '#tests/helpers/accounts'
 import { linkIn, mailbox } from '#tests/helpers/mailbox'
 import { recordSecret } from '#tests/helpers/secret_recorder'
 
@@ -48,4 +50,64 @@ export async function waitForCount(
     if (Date.now() > deadline) throw new Error(`Expected ${count} "${subject}" mails for ${email}`)
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
+}
+
+/**
+ * Signs up over HTTP (202) and returns the token of the verification link
+ * mailed to `inbox` (the canonical form of `email`); the account stays
+ * unverified.
+ */
+export async function signUpForToken(
+  client: ApiClient,
+  email: string,
+  password = PASSWORD,
+  inbox = email
+) {
+  const signup = await client.post('/api/v1/auth/signup').json({ email, password })
+  signup.assertStatus(202)
+  return verificationTokenFor(inbox)
+}
+
+/**
+ * Signs up over HTTP and follows the verification link mailed to `inbox`
+ * (the canonical form of `email`), which must answer 200.
+ */
+export async function signUpVerified(
+  client: ApiClient,
+  email: string,
+  password = PASSWORD,
+  inbox = email
+) {
+  const token = await signUpForToken(client, email, password, inbox)
+  const verified = await client.post('/api/v1/auth/email/verify').json({ token })
+  verified.assertStatus(200)
+}
+
+/**
+ * Asks for a reset link over HTTP (202) and returns its token.
+ */
+export async function forgotForToken(client: ApiClient, email: string) {
+  const response = await client.post('/api/v1/auth/password/forgot').json({ email })
+  response.assertStatus(202)
+  return resetTokenFor(email)
+}
+
+/**
+ * Posts `{ email }` to the mail route `path` as often as the per-email mail
+ * limit allows — each answered 202 — and waits until that many mails
+ * matching `subject` reached `email`. Returns the limit.
+ */
+export async function useUpMailLimit(
+  client: ApiClient,
+  path: string,
+  email: string,
+  subject: RegExp
+) {
+  const limit = settings.rateLimits.mail.perEmail.requests
+  for (let attempt = 0; attempt < limit; attempt++) {
+    const allowed = await client.post(path).json({ email })
+    allowed.assertStatus(202)
+  }
+  await waitForCount(email, subject, limit)
+  return limit
 }

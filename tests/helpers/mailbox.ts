@@ -1,4 +1,4 @@
-import { SMTPServer } from 'smtp-server'
+import { SMTPServer, type SMTPServerSession } from 'smtp-server'
 import type { AddressInfo } from 'node:net'
 
 export type ReceivedMail = {
@@ -47,6 +47,39 @@ function parse(raw: string, envelope: { from: string; to: string[] }): ReceivedM
 }
 
 /**
+ * Starts a plain SMTP server (no auth, no STARTTLS) on a free port of
+ * 127.0.0.1. `onMessage` gets each message's raw DATA once it has been read
+ * in full, with its session, and answers the sender through `callback`.
+ */
+export async function listenSmtp(
+  onMessage: (
+    raw: Buffer,
+    session: SMTPServerSession,
+    callback: (error?: Error | null) => void
+  ) => void
+) {
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData: (stream, session, callback) => {
+      const chunks: Buffer[] = []
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk))
+      stream.on('end', () => onMessage(Buffer.concat(chunks), session, callback))
+    },
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return { server, port: (server.server.address() as AddressInfo).port }
+}
+
+/**
+ * Stops a server started by `listenSmtp` (nothing to do if it never started).
+ */
+export async function closeSmtp(server?: SMTPServer) {
+  await new Promise<void>((resolve) => (server ? server.close(resolve) : resolve()))
+}
+
+/**
  * A real SMTP server (the `smtp-server` package) that the service under test
  * delivers to, keeping every message in memory so tests can read the links
  * they carry. Delivery is asynchronous, hence `waitFor`.
@@ -57,30 +90,21 @@ export class Mailbox {
   #waiters: Array<() => void> = []
 
   async start() {
-    this.#server = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      logger: false,
-      onData: (stream, session, callback) => {
-        const chunks: Buffer[] = []
-        stream.on('data', (chunk: Buffer) => chunks.push(chunk))
-        stream.on('end', () => {
-          const envelope = {
-            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-            to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
-          }
-          this.messages.push(parse(Buffer.concat(chunks).toString('utf8'), envelope))
-          this.#waiters.splice(0).forEach((wake) => wake())
-          callback()
-        })
-      },
+    const { server, port } = await listenSmtp((raw, session, callback) => {
+      const envelope = {
+        from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+        to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
+      }
+      this.messages.push(parse(raw.toString('utf8'), envelope))
+      this.#waiters.splice(0).forEach((wake) => wake())
+      callback()
     })
-    await new Promise<void>((resolve) => this.#server!.listen(0, '127.0.0.1', resolve))
-    return (this.#server!.server.address() as AddressInfo).port
+    this.#server = server
+    return port
   }
 
   async stop() {
-    await new Promise<void>((resolve) => (this.#server ? this.#server.close(resolve) : resolve()))
+    await closeSmtp(this.#server)
   }
 
   clear() {

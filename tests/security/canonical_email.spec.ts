@@ -1,11 +1,17 @@
-import { randomBytes } from 'node:crypto'
 import { domainToUnicode } from 'node:url'
 import { test } from '@japa/runner'
 import db from '@adonisjs/lucid/services/db'
-import type { ApiClient } from '@japa/api-client'
 import { mailbox } from '#tests/helpers/mailbox'
-import { verificationTokenFor, waitForCount } from '#tests/helpers/mail'
-import { PASSWORD, createUser, resetRateLimits, withSettings } from '#tests/helpers/accounts'
+import { signUpVerified, waitForCount } from '#tests/helpers/mail'
+import {
+  PASSWORD,
+  assertOneMailBucket,
+  assertOneSigninBucket,
+  createUser,
+  randomLetters,
+  resetRateLimits,
+  withSettings,
+} from '#tests/helpers/accounts'
 
 /**
  * SECURITY.md A4 beyond the functional suite's case/space/full-width test:
@@ -17,13 +23,6 @@ import { PASSWORD, createUser, resetRateLimits, withSettings } from '#tests/help
  */
 
 const API = '/api/v1'
-
-/**
- * Lower-case ASCII letters only, so that every spelling below applies.
- */
-function randomLetters(length = 8) {
-  return [...randomBytes(length)].map((byte) => String.fromCharCode(97 + (byte % 26))).join('')
-}
 
 /**
  * Full-width forms of ASCII letters, digits and "@", ".", "-".
@@ -126,14 +125,6 @@ function lookAlikesOf(local: string) {
   }
 }
 
-async function signUpAndVerify(client: ApiClient, email: string, inbox: string) {
-  const signup = await client.post(`${API}/auth/signup`).json({ email, password: PASSWORD })
-  signup.assertStatus(202)
-  const token = await verificationTokenFor(inbox)
-  const verify = await client.post(`${API}/auth/email/verify`).json({ token })
-  verify.assertStatus(200)
-}
-
 test.group('Security | email canonicalisation', (group) => {
   group.each.setup(() => resetRateLimits())
 
@@ -141,12 +132,12 @@ test.group('Security | email canonicalisation', (group) => {
     client,
     assert,
   }) => {
-    const tag = randomLetters()
+    const tag = randomLetters(8)
     const { canonical, spellings } = spellingsOf(tag)
     const [first, ...others] = Object.entries(spellings)
 
     await withSettings(roomyLimits, async () => {
-      await signUpAndVerify(client, first[1], asReceived(canonical))
+      await signUpVerified(client, first[1], PASSWORD, asReceived(canonical))
       for (const [label, email] of others) {
         const signup = await client
           .post(`${API}/auth/signup`)
@@ -171,7 +162,7 @@ test.group('Security | email canonicalisation', (group) => {
     client,
     assert,
   }) => {
-    const tag = randomLetters()
+    const tag = randomLetters(8)
     const { canonical, spellings } = spellingsOf(tag)
     const typed = Object.values(spellings).filter((email) => email !== canonical)
 
@@ -208,7 +199,7 @@ test.group('Security | email canonicalisation', (group) => {
   })
 
   test('A4: the Unicode spellings share one rate-limit bucket', async ({ client }) => {
-    const tag = randomLetters()
+    const tag = randomLetters(8)
     const { canonical, spellings } = spellingsOf(tag)
     await createUser({ email: canonical })
     const [a, b, c, d] = [
@@ -219,40 +210,17 @@ test.group('Security | email canonicalisation', (group) => {
     ]
 
     // Mail routes: three per address per window, whatever the spelling.
-    for (const email of [a, b, c]) {
-      const response = await client.post(`${API}/auth/password/forgot`).json({ email })
-      response.assertStatus(202)
-    }
-    const fourth = await client.post(`${API}/auth/password/forgot`).json({ email: d })
-    fourth.assertStatus(429)
+    await assertOneMailBucket(client, [a, b, c], d)
 
     // Sign-in: the per-email bucket (10), the other two raised so only it can trip.
-    await withSettings(
-      (s) => {
-        s.rateLimits.signin.perIp.requests = 1000
-        s.rateLimits.signin.perIpEmail.requests = 1000
-      },
-      async () => {
-        for (let attempt = 0; attempt < 10; attempt++) {
-          const failure = await client
-            .post(`${API}/auth/signin`)
-            .json({ email: [a, b, c][attempt % 3], password: 'a wrong passphrase' })
-          failure.assertStatus(400)
-        }
-        const blocked = await client
-          .post(`${API}/auth/signin`)
-          .json({ email: d, password: PASSWORD })
-        blocked.assertStatus(429)
-        blocked.assertBodyContains({ errors: [{ code: 'E_TOO_MANY_REQUESTS' }] })
-      }
-    )
+    await assertOneSigninBucket(client, [a, b, c], d)
   })
 
   test('A4: look-alike, invisible and combining characters in the local part are refused with 422 on every route', async ({
     client,
     assert,
   }) => {
-    const tag = randomLetters()
+    const tag = randomLetters(8)
     const local = `ocean-spixss-${tag}`
     const canonical = `${local}@example.com`
     await createUser({ email: canonical })
@@ -289,7 +257,7 @@ test.group('Security | email canonicalisation', (group) => {
     client,
     assert,
   }) => {
-    const tag = randomLetters()
+    const tag = randomLetters(8)
     const original = `alice-${tag}@example.com`
     await createUser({ email: original })
     // "exаmple.com" with a Cyrillic "а": a different domain (another mail

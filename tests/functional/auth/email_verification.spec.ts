@@ -1,12 +1,22 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { test } from '@japa/runner'
-import db from '@adonisjs/lucid/services/db'
 import settings from '#config/setting'
 import User from '#models/user'
 import { linkIn, mailbox } from '#tests/helpers/mailbox'
-import { waitForCount } from '#tests/helpers/mail'
-import { createUser, resetRateLimits, tokenRows, uniqueEmail } from '#tests/helpers/accounts'
-import { assertInvalid, assertError } from '#tests/helpers/assertions'
+import { useUpMailLimit } from '#tests/helpers/mail'
+import {
+  createUser,
+  expireTokens,
+  resetRateLimits,
+  tokenRows,
+  uniqueEmail,
+} from '#tests/helpers/accounts'
+import {
+  assertInvalid,
+  assertError,
+  assertMessage,
+  assertTooManyRequests,
+} from '#tests/helpers/assertions'
 import { issuedValue } from '#tests/helpers/tokens'
 
 const VERIFY = '/api/v1/auth/email/verify'
@@ -88,10 +98,7 @@ test.group('Auth | email verification', (group) => {
   test('refuses an expired token with 400 e_invalid_token', async ({ client, assert }) => {
     const user = await createUser({ verified: false })
     const token = await issuedValue(user, 'email_verification')
-    await db
-      .from('tokens')
-      .where({ tokenable_id: user.id, type: 'email_verification' })
-      .update({ expires_at: new Date(Date.now() - 1000) })
+    await expireTokens(user.id, 'email_verification')
 
     const response = await client.post(VERIFY).json({ token })
 
@@ -118,10 +125,7 @@ test.group('Auth | email verification', (group) => {
     ]
 
     for (const response of responses) response.assertStatus(202)
-    const body = responses[0].body()
-    assert.deepEqual(Object.keys(body), ['data'])
-    assert.deepEqual(Object.keys(body.data), ['message'])
-    assert.isString(body.data.message)
+    const body = assertMessage(assert, responses[0], 202)
     assert.deepEqual(responses[1].body(), body)
     assert.deepEqual(responses[2].body(), body)
   })
@@ -176,19 +180,10 @@ test.group('Auth | email verification', (group) => {
     assert,
   }) => {
     const user = await createUser({ verified: false })
-    const limit = settings.rateLimits.mail.perEmail.requests
-    for (let attempt = 0; attempt < limit; attempt++) {
-      const allowed = await client.post(RESEND).json({ email: user.email })
-      allowed.assertStatus(202)
-    }
-    await waitForCount(user.email, CONFIRM_MAIL, limit)
+    const limit = await useUpMailLimit(client, RESEND, user.email, CONFIRM_MAIL)
 
     const refused = await client.post(RESEND).json({ email: user.email })
-    refused.assertStatus(429)
-    assert.equal(refused.body().errors[0].code, 'E_TOO_MANY_REQUESTS')
-    const retryAfter = refused.header('retry-after')
-    assert.match(retryAfter ?? '', /^\d+$/)
-    assert.isAbove(Number(retryAfter), 0)
+    assertTooManyRequests(assert, refused)
 
     await sleep(300)
     assert.lengthOf(mailbox.to(user.email), limit)

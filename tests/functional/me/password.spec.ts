@@ -9,7 +9,7 @@ import {
   signedInUser,
   tokenRows,
 } from '#tests/helpers/accounts'
-import { assertInvalidOn } from '#tests/helpers/assertions'
+import { assertInvalidOn, assertMessage } from '#tests/helpers/assertions'
 import { storedPasswordHash } from '#tests/helpers/tokens'
 
 const PASSWORD_URL = '/api/v1/me/password'
@@ -29,11 +29,7 @@ test.group('Me | password', (group) => {
       .bearerToken(token)
       .json({ currentPassword: PASSWORD, password: NEW_PASSWORD })
 
-    response.assertStatus(200)
-    const body = response.body()
-    assert.deepEqual(Object.keys(body), ['data'])
-    assert.deepEqual(Object.keys(body.data), ['message'])
-    assert.isString(body.data.message)
+    assertMessage(assert, response, 200)
 
     const withNew = await client.post(SIGNIN).json({ email: user.email, password: NEW_PASSWORD })
     withNew.assertStatus(200)

@@ -4,9 +4,16 @@ import { crc32 } from 'node:zlib'
 import pg from 'pg'
 import { test } from '@japa/runner'
 import db from '@adonisjs/lucid/services/db'
-import type { ApiClient } from '@japa/api-client'
+import type { ApiClient, ApiResponse } from '@japa/api-client'
+import type { Assert } from '@japa/assert'
 import { mailbox } from '#tests/helpers/mailbox'
-import { resetTokenFor, verificationTokenFor, waitForCount } from '#tests/helpers/mail'
+import {
+  forgotForToken,
+  resetTokenFor,
+  signUpForToken,
+  verificationTokenFor,
+  waitForCount,
+} from '#tests/helpers/mail'
 import {
   PASSWORD,
   createUser,
@@ -18,6 +25,7 @@ import {
   uniqueEmail,
   withSettings,
 } from '#tests/helpers/accounts'
+import { assertInvalidToken } from '#tests/helpers/assertions'
 
 /**
  * SECURITY.md T1–T8: how tokens are typed, stored, checked, used up,
@@ -90,23 +98,31 @@ async function countQueries(work: () => Promise<void>) {
   return statements
 }
 
-/**
- * Signs up over HTTP and returns the email-verification token from the
- * mailed link (the account stays unverified).
- */
-async function signUp(client: ApiClient, email: string, password = PASSWORD) {
-  const response = await client.post(`${API}/auth/signup`).json({ email, password })
-  response.assertStatus(202)
-  return verificationTokenFor(email)
+function verifyWith(client: ApiClient, token: string) {
+  return client.post(`${API}/auth/email/verify`).json({ token })
+}
+
+function resetWith(client: ApiClient, token: string, password: string) {
+  return client.post(`${API}/auth/password/reset`).json({ token, password })
 }
 
 /**
- * Asks for a reset link and returns its token.
+ * Of concurrent attempts with one token, exactly one answered 200 and every
+ * other one 400. Returns the statuses, in request order.
  */
-async function forgot(client: ApiClient, email: string) {
-  const response = await client.post(`${API}/auth/password/forgot`).json({ email })
-  response.assertStatus(202)
-  return resetTokenFor(email)
+function assertOneSucceeded(assert: Assert, responses: ApiResponse[]) {
+  const statuses = responses.map((response) => response.status())
+  assert.lengthOf(
+    statuses.filter((status) => status === 200),
+    1,
+    `statuses: ${statuses.join(',')}`
+  )
+  assert.lengthOf(
+    statuses.filter((status) => status === 400),
+    responses.length - 1,
+    `statuses: ${statuses.join(',')}`
+  )
+  return statuses
 }
 
 async function passwordHashOf(email: string) {
@@ -128,8 +144,8 @@ test.group('Security | tokens', (group) => {
     client,
   }) => {
     const email = uniqueEmail('t1-bearer')
-    const verificationToken = await signUp(client, email)
-    const resetToken = await forgot(client, email)
+    const verificationToken = await signUpForToken(client, email)
+    const resetToken = await forgotForToken(client, email)
 
     for (const token of [verificationToken, resetToken]) {
       const response = await client.get(`${API}/me`).bearerToken(token)
@@ -138,13 +154,9 @@ test.group('Security | tokens', (group) => {
     }
 
     // Nothing changed: both tokens still do their own job.
-    const verified = await client
-      .post(`${API}/auth/email/verify`)
-      .json({ token: verificationToken })
+    const verified = await verifyWith(client, verificationToken)
     verified.assertStatus(200)
-    const reset = await client
-      .post(`${API}/auth/password/reset`)
-      .json({ token: resetToken, password: 'a brand new passphrase' })
+    const reset = await resetWith(client, resetToken, 'a brand new passphrase')
     reset.assertStatus(200)
   })
 
@@ -156,15 +168,12 @@ test.group('Security | tokens', (group) => {
     const hashBefore = await passwordHashOf(user.email)
 
     const pendingEmail = uniqueEmail('t1-reset')
-    const verificationToken = await signUp(client, pendingEmail)
+    const verificationToken = await signUpForToken(client, pendingEmail)
     const pendingHashBefore = await passwordHashOf(pendingEmail)
 
     for (const token of [accessToken, verificationToken]) {
-      const response = await client
-        .post(`${API}/auth/password/reset`)
-        .json({ token, password: 'an attacker chosen passphrase' })
-      response.assertStatus(400)
-      response.assertBodyContains({ errors: [{ code: 'E_INVALID_TOKEN' }] })
+      const response = await resetWith(client, token, 'an attacker chosen passphrase')
+      assertInvalidToken(response)
     }
 
     assert.equal(await passwordHashOf(user.email), hashBefore)
@@ -174,9 +183,7 @@ test.group('Security | tokens', (group) => {
     const stillPending = await db.from('users').where({ email: pendingEmail }).firstOrFail()
     assert.isNull(stillPending.email_verified_at)
     await signIn(client, user.email)
-    const verified = await client
-      .post(`${API}/auth/email/verify`)
-      .json({ token: verificationToken })
+    const verified = await verifyWith(client, verificationToken)
     verified.assertStatus(200)
   })
 
@@ -186,13 +193,12 @@ test.group('Security | tokens', (group) => {
   }) => {
     const { token: accessToken } = await signedInUser(client)
     const email = uniqueEmail('t1-verify')
-    await signUp(client, email)
-    const resetToken = await forgot(client, email)
+    await signUpForToken(client, email)
+    const resetToken = await forgotForToken(client, email)
 
     for (const token of [accessToken, resetToken]) {
-      const response = await client.post(`${API}/auth/email/verify`).json({ token })
-      response.assertStatus(400)
-      response.assertBodyContains({ errors: [{ code: 'E_INVALID_TOKEN' }] })
+      const response = await verifyWith(client, token)
+      assertInvalidToken(response)
     }
     const user = await db.from('users').where({ email }).firstOrFail()
     assert.isNull(user.email_verified_at)
@@ -200,25 +206,21 @@ test.group('Security | tokens', (group) => {
 
   test('T1: changing only the prefix of a token makes it invalid', async ({ client, assert }) => {
     const email = uniqueEmail('t1-prefix')
-    const verificationToken = await signUp(client, email)
-    const resetToken = await forgot(client, email)
+    const verificationToken = await signUpForToken(client, email)
+    const resetToken = await forgotForToken(client, email)
     const { token: accessToken } = await signedInUser(client)
 
-    const asReset = await client
-      .post(`${API}/auth/password/reset`)
-      .json({ token: withPrefix(verificationToken, 'prt_'), password: 'a brand new passphrase' })
-    asReset.assertStatus(400)
-    asReset.assertBodyContains({ errors: [{ code: 'E_INVALID_TOKEN' }] })
+    const asReset = await resetWith(
+      client,
+      withPrefix(verificationToken, 'prt_'),
+      'a brand new passphrase'
+    )
+    assertInvalidToken(asReset)
 
-    const accessAsVerification = await client
-      .post(`${API}/auth/email/verify`)
-      .json({ token: withPrefix(accessToken, 'evt_') })
-    accessAsVerification.assertStatus(400)
-    accessAsVerification.assertBodyContains({ errors: [{ code: 'E_INVALID_TOKEN' }] })
+    const accessAsVerification = await verifyWith(client, withPrefix(accessToken, 'evt_'))
+    assertInvalidToken(accessAsVerification)
 
-    const resetAsVerification = await client
-      .post(`${API}/auth/email/verify`)
-      .json({ token: withPrefix(resetToken, 'evt_') })
+    const resetAsVerification = await verifyWith(client, withPrefix(resetToken, 'evt_'))
     resetAsVerification.assertStatus(400)
 
     for (const token of [withPrefix(verificationToken, 'oat_'), withPrefix(resetToken, 'oat_')]) {
@@ -232,23 +234,19 @@ test.group('Security | tokens', (group) => {
       const response = await client.get(`${API}/me`).bearerToken(token)
       response.assertStatus(401)
     }
-    const resetRelabelled = await client
-      .post(`${API}/auth/password/reset`)
-      .json({ token: withPrefix(resetToken, 'evt_'), password: 'a brand new passphrase' })
-    resetRelabelled.assertStatus(400)
-    resetRelabelled.assertBodyContains({ errors: [{ code: 'E_INVALID_TOKEN' }] })
-    const verificationRelabelled = await client
-      .post(`${API}/auth/email/verify`)
-      .json({ token: withPrefix(verificationToken, 'prt_') })
-    verificationRelabelled.assertStatus(400)
-    verificationRelabelled.assertBodyContains({ errors: [{ code: 'E_INVALID_TOKEN' }] })
+    const resetRelabelled = await resetWith(
+      client,
+      withPrefix(resetToken, 'evt_'),
+      'a brand new passphrase'
+    )
+    assertInvalidToken(resetRelabelled)
+    const verificationRelabelled = await verifyWith(client, withPrefix(verificationToken, 'prt_'))
+    assertInvalidToken(verificationRelabelled)
 
     const user = await db.from('users').where({ email }).firstOrFail()
     assert.isNull(user.email_verified_at)
     // The originals, with their own prefixes, still work.
-    const verified = await client
-      .post(`${API}/auth/email/verify`)
-      .json({ token: verificationToken })
+    const verified = await verifyWith(client, verificationToken)
     verified.assertStatus(200)
   })
 
@@ -302,16 +300,14 @@ test.group('Security | tokens', (group) => {
       return [token, encodedSecret, secret, secret.slice(0, 40)]
     }
 
-    const verificationToken = await signUp(client, email, password)
+    const verificationToken = await signUpForToken(client, email, password)
     await assertHashed(verificationToken)
     assertAbsent(await everythingStored(), [password, ...secretsOf(verificationToken)])
 
-    const verified = await client
-      .post(`${API}/auth/email/verify`)
-      .json({ token: verificationToken })
+    const verified = await verifyWith(client, verificationToken)
     verified.assertStatus(200)
     const accessToken = await signIn(client, email, password)
-    const resetToken = await forgot(client, email)
+    const resetToken = await forgotForToken(client, email)
     await assertHashed(accessToken)
     await assertHashed(resetToken)
     assertAbsent(await everythingStored(), [
@@ -321,9 +317,7 @@ test.group('Security | tokens', (group) => {
       ...secretsOf(resetToken),
     ])
 
-    const reset = await client
-      .post(`${API}/auth/password/reset`)
-      .json({ token: resetToken, password: newPassword })
+    const reset = await resetWith(client, resetToken, newPassword)
     reset.assertStatus(200)
     const secondAccessToken = await signIn(client, email, newPassword)
     await assertHashed(secondAccessToken)
@@ -380,8 +374,8 @@ test.group('Security | tokens', (group) => {
     assert,
   }) => {
     const email = uniqueEmail('t3')
-    const verificationToken = await signUp(client, email)
-    const resetToken = await forgot(client, email)
+    const verificationToken = await signUpForToken(client, email)
+    const resetToken = await forgotForToken(client, email)
     const { token: accessToken } = await signedInUser(client)
     const { id, secret } = partsOf(accessToken)
     const seed = secret.slice(0, 40)
@@ -447,8 +441,8 @@ test.group('Security | tokens', (group) => {
   }) => {
     const tokens = await tokenModule()
     const email = uniqueEmail('t3-link')
-    const verificationToken = await signUp(client, email)
-    const resetToken = await forgot(client, email)
+    const verificationToken = await signUpForToken(client, email)
+    const resetToken = await forgotForToken(client, email)
     const { id, secret } = partsOf(resetToken)
 
     await sleep(200)
@@ -508,25 +502,24 @@ test.group('Security | tokens', (group) => {
     assert,
   }) => {
     const { user } = await signedInUser(client)
-    const resetToken = await forgot(client, user.email)
+    const resetToken = await forgotForToken(client, user.email)
     const { id } = partsOf(resetToken)
     const before = await tokenRow(id)
     const hashBefore = await passwordHashOf(user.email)
 
     for (let attempt = 0; attempt < 3; attempt++) {
-      const response = await client
-        .post(`${API}/auth/password/reset`)
-        .json({ token: forgeToken('prt_', id, randomSeed()), password: 'an attacker passphrase' })
-      response.assertStatus(400)
-      response.assertBodyContains({ errors: [{ code: 'E_INVALID_TOKEN' }] })
+      const response = await resetWith(
+        client,
+        forgeToken('prt_', id, randomSeed()),
+        'an attacker passphrase'
+      )
+      assertInvalidToken(response)
     }
     await sleep(200)
     assert.deepEqual(await tokenRow(id), before)
     assert.equal(await passwordHashOf(user.email), hashBefore)
 
-    const reset = await client
-      .post(`${API}/auth/password/reset`)
-      .json({ token: resetToken, password: 'the owner new passphrase' })
+    const reset = await resetWith(client, resetToken, 'the owner new passphrase')
     reset.assertStatus(200)
   })
 
@@ -538,25 +531,13 @@ test.group('Security | tokens', (group) => {
     assert,
   }) => {
     const { user } = await signedInUser(client)
-    const resetToken = await forgot(client, user.email)
+    const resetToken = await forgotForToken(client, user.email)
     const passwords = Array.from({ length: 20 }, (_, index) => `concurrent passphrase ${index}`)
 
     const responses = await Promise.all(
-      passwords.map((password) =>
-        client.post(`${API}/auth/password/reset`).json({ token: resetToken, password })
-      )
+      passwords.map((password) => resetWith(client, resetToken, password))
     )
-    const statuses = responses.map((response) => response.status())
-    assert.lengthOf(
-      statuses.filter((status) => status === 200),
-      1,
-      `statuses: ${statuses.join(',')}`
-    )
-    assert.lengthOf(
-      statuses.filter((status) => status === 400),
-      19,
-      `statuses: ${statuses.join(',')}`
-    )
+    const statuses = assertOneSucceeded(assert, responses)
     for (const response of responses.filter((r) => r.status() === 400)) {
       response.assertBodyContains({ errors: [{ code: 'E_INVALID_TOKEN' }] })
     }
@@ -565,11 +546,8 @@ test.group('Security | tokens', (group) => {
     const winner = passwords[statuses.indexOf(200)]
     await signIn(client, user.email, winner)
 
-    const retry = await client
-      .post(`${API}/auth/password/reset`)
-      .json({ token: resetToken, password: 'one more passphrase' })
-    retry.assertStatus(400)
-    retry.assertBodyContains({ errors: [{ code: 'E_INVALID_TOKEN' }] })
+    const retry = await resetWith(client, resetToken, 'one more passphrase')
+    assertInvalidToken(retry)
     assert.lengthOf(await tokenRows(user.id, 'password_reset'), 0)
   })
 
@@ -578,28 +556,15 @@ test.group('Security | tokens', (group) => {
     assert,
   }) => {
     const email = uniqueEmail('t5-verify')
-    const verificationToken = await signUp(client, email)
+    const verificationToken = await signUpForToken(client, email)
 
     const responses = await Promise.all(
-      Array.from({ length: 20 }, () =>
-        client.post(`${API}/auth/email/verify`).json({ token: verificationToken })
-      )
+      Array.from({ length: 20 }, () => verifyWith(client, verificationToken))
     )
-    const statuses = responses.map((response) => response.status())
-    assert.lengthOf(
-      statuses.filter((status) => status === 200),
-      1,
-      `statuses: ${statuses.join(',')}`
-    )
-    assert.lengthOf(
-      statuses.filter((status) => status === 400),
-      19,
-      `statuses: ${statuses.join(',')}`
-    )
+    assertOneSucceeded(assert, responses)
 
-    const retry = await client.post(`${API}/auth/email/verify`).json({ token: verificationToken })
-    retry.assertStatus(400)
-    retry.assertBodyContains({ errors: [{ code: 'E_INVALID_TOKEN' }] })
+    const retry = await verifyWith(client, verificationToken)
+    assertInvalidToken(retry)
     const user = await db.from('users').where({ email }).firstOrFail()
     assert.isNotNull(user.email_verified_at)
     assert.lengthOf(await tokenRows(user.id, 'email_verification'), 0)
@@ -610,21 +575,16 @@ test.group('Security | tokens', (group) => {
    */
   test('T6: a second reset link kills the first while the second works', async ({ client }) => {
     const { user } = await signedInUser(client)
-    const first = await forgot(client, user.email)
+    const first = await forgotForToken(client, user.email)
     const again = await client.post(`${API}/auth/password/forgot`).json({ email: user.email })
     again.assertStatus(202)
     await waitForCount(user.email, /Reset your password/, 2)
     const second = await resetTokenFor(user.email)
 
-    const withFirst = await client
-      .post(`${API}/auth/password/reset`)
-      .json({ token: first, password: 'the first link passphrase' })
-    withFirst.assertStatus(400)
-    withFirst.assertBodyContains({ errors: [{ code: 'E_INVALID_TOKEN' }] })
+    const withFirst = await resetWith(client, first, 'the first link passphrase')
+    assertInvalidToken(withFirst)
 
-    const withSecond = await client
-      .post(`${API}/auth/password/reset`)
-      .json({ token: second, password: 'the second link passphrase' })
+    const withSecond = await resetWith(client, second, 'the second link passphrase')
     withSecond.assertStatus(200)
     await signIn(client, user.email, 'the second link passphrase')
   })
@@ -634,18 +594,17 @@ test.group('Security | tokens', (group) => {
     assert,
   }) => {
     const email = uniqueEmail('t6-verify')
-    const first = await signUp(client, email)
+    const first = await signUpForToken(client, email)
     const resend = await client.post(`${API}/auth/email/resend`).json({ email })
     resend.assertStatus(202)
     await waitForCount(email, /Confirm your email/, 2)
     const second = await verificationTokenFor(email)
     assert.notEqual(first, second)
 
-    const withFirst = await client.post(`${API}/auth/email/verify`).json({ token: first })
-    withFirst.assertStatus(400)
-    withFirst.assertBodyContains({ errors: [{ code: 'E_INVALID_TOKEN' }] })
+    const withFirst = await verifyWith(client, first)
+    assertInvalidToken(withFirst)
 
-    const withSecond = await client.post(`${API}/auth/email/verify`).json({ token: second })
+    const withSecond = await verifyWith(client, second)
     withSecond.assertStatus(200)
   })
 
@@ -654,7 +613,7 @@ test.group('Security | tokens', (group) => {
     assert,
   }) => {
     const { user } = await signedInUser(client)
-    const resetToken = await forgot(client, user.email)
+    const resetToken = await forgotForToken(client, user.email)
     const { id } = partsOf(resetToken)
     const hashBefore = await passwordHashOf(user.email)
     const original = await tokenRow(id)
@@ -663,24 +622,19 @@ test.group('Security | tokens', (group) => {
       .from('tokens')
       .where({ id })
       .update({ expires_at: new Date(Date.now() - 60_000) })
-    const expired = await client
-      .post(`${API}/auth/password/reset`)
-      .json({ token: resetToken, password: 'a late passphrase' })
-    expired.assertStatus(400)
-    expired.assertBodyContains({ errors: [{ code: 'E_INVALID_TOKEN' }] })
+    const expired = await resetWith(client, resetToken, 'a late passphrase')
+    assertInvalidToken(expired)
     assert.equal(await passwordHashOf(user.email), hashBefore)
 
     // Only the expiry made the difference: back within its lifetime, it works.
     await db.from('tokens').where({ id }).update({ expires_at: original.expires_at })
-    const valid = await client
-      .post(`${API}/auth/password/reset`)
-      .json({ token: resetToken, password: 'a timely passphrase' })
+    const valid = await resetWith(client, resetToken, 'a timely passphrase')
     valid.assertStatus(200)
   })
 
   test('T6: expired verification and access tokens are refused', async ({ client }) => {
     const email = uniqueEmail('t6-expired')
-    const verificationToken = await signUp(client, email)
+    const verificationToken = await signUpForToken(client, email)
     const { token: accessToken } = await signedInUser(client)
     const past = new Date(Date.now() - 60_000)
     await db
@@ -688,9 +642,8 @@ test.group('Security | tokens', (group) => {
       .whereIn('id', [partsOf(verificationToken).id, partsOf(accessToken).id])
       .update({ expires_at: past })
 
-    const verify = await client.post(`${API}/auth/email/verify`).json({ token: verificationToken })
-    verify.assertStatus(400)
-    verify.assertBodyContains({ errors: [{ code: 'E_INVALID_TOKEN' }] })
+    const verify = await verifyWith(client, verificationToken)
+    assertInvalidToken(verify)
     const me = await client.get(`${API}/me`).bearerToken(accessToken)
     me.assertStatus(401)
   })
@@ -709,22 +662,18 @@ test.group('Security | tokens', (group) => {
         s.tokens.accessTtl = 1
       },
       async () => [
-        await signUp(client, email),
-        await forgot(client, user.email),
+        await signUpForToken(client, email),
+        await forgotForToken(client, user.email),
         await signIn(client, user.email),
       ]
     )
     const hashBefore = await passwordHashOf(user.email)
     await sleep(1500)
 
-    const verify = await client.post(`${API}/auth/email/verify`).json({ token: verificationToken })
-    verify.assertStatus(400)
-    verify.assertBodyContains({ errors: [{ code: 'E_INVALID_TOKEN' }] })
-    const reset = await client
-      .post(`${API}/auth/password/reset`)
-      .json({ token: resetToken, password: 'a late passphrase' })
-    reset.assertStatus(400)
-    reset.assertBodyContains({ errors: [{ code: 'E_INVALID_TOKEN' }] })
+    const verify = await verifyWith(client, verificationToken)
+    assertInvalidToken(verify)
+    const reset = await resetWith(client, resetToken, 'a late passphrase')
+    assertInvalidToken(reset)
     const me = await client.get(`${API}/me`).bearerToken(accessToken)
     me.assertStatus(401)
     assert.equal(await passwordHashOf(user.email), hashBefore)
@@ -872,9 +821,7 @@ test.group('Security | tokens', (group) => {
 
     // The victim follows the link that reached their inbox.
     const verificationToken = await verificationTokenFor(victim)
-    const verified = await client
-      .post(`${API}/auth/email/verify`)
-      .json({ token: verificationToken })
+    const verified = await verifyWith(client, verificationToken)
     verified.assertStatus(200)
 
     // The attacker signs in with the password they chose.
@@ -883,10 +830,8 @@ test.group('Security | tokens', (group) => {
     attackerMe.assertStatus(200)
 
     // The victim takes the account back.
-    const resetToken = await forgot(client, victim)
-    const reset = await client
-      .post(`${API}/auth/password/reset`)
-      .json({ token: resetToken, password: 'the victim own passphrase' })
+    const resetToken = await forgotForToken(client, victim)
+    const reset = await resetWith(client, resetToken, 'the victim own passphrase')
     reset.assertStatus(200)
 
     const afterReset = await client.get(`${API}/me`).bearerToken(attackerToken)

@@ -1,5 +1,5 @@
-import type { AddressInfo } from 'node:net'
-import { SMTPServer } from 'smtp-server'
+import type { SMTPServer } from 'smtp-server'
+import { closeSmtp, listenSmtp } from '#tests/helpers/mailbox'
 
 export type SeenMail = { to: string[]; text: string; accepted: boolean }
 
@@ -18,31 +18,22 @@ export class FlakySmtpServer {
   constructor(private lostDomain: string) {}
 
   async start() {
-    this.#server = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      logger: false,
-      onData: (stream, session, callback) => {
-        const chunks: Buffer[] = []
-        stream.on('data', (chunk: Buffer) => chunks.push(chunk))
-        stream.on('end', () => {
-          const to = session.envelope.rcptTo.map((rcpt) => rcpt.address)
-          const text = Buffer.concat(chunks).toString('utf8')
-          const subject = text.match(/^Subject: (.*)$/im)?.[1] ?? ''
-          const key = `${to.join(',')}|${subject}`
-          const attempt = (this.#attempts.get(key) ?? 0) + 1
-          this.#attempts.set(key, attempt)
-          const lost = to.some((address) => address.endsWith(`@${this.lostDomain}`))
-          const accepted = !lost && attempt > 1
-          this.seen.push({ to, text, accepted })
-          if (accepted) return callback()
-          const error = new Error(lost ? 'Mailbox unavailable' : 'Try again later')
-          callback(Object.assign(error, { responseCode: lost ? 550 : 451 }))
-        })
-      },
+    const { server, port } = await listenSmtp((raw, session, callback) => {
+      const to = session.envelope.rcptTo.map((rcpt) => rcpt.address)
+      const text = raw.toString('utf8')
+      const subject = text.match(/^Subject: (.*)$/im)?.[1] ?? ''
+      const key = `${to.join(',')}|${subject}`
+      const attempt = (this.#attempts.get(key) ?? 0) + 1
+      this.#attempts.set(key, attempt)
+      const lost = to.some((address) => address.endsWith(`@${this.lostDomain}`))
+      const accepted = !lost && attempt > 1
+      this.seen.push({ to, text, accepted })
+      if (accepted) return callback()
+      const error = new Error(lost ? 'Mailbox unavailable' : 'Try again later')
+      callback(Object.assign(error, { responseCode: lost ? 550 : 451 }))
     })
-    await new Promise<void>((resolve) => this.#server!.listen(0, '127.0.0.1', resolve))
-    return (this.#server!.server.address() as AddressInfo).port
+    this.#server = server
+    return port
   }
 
   /**
@@ -75,6 +66,6 @@ export class FlakySmtpServer {
   }
 
   async stop() {
-    await new Promise<void>((resolve) => (this.#server ? this.#server.close(resolve) : resolve()))
+    await closeSmtp(this.#server)
   }
 }

@@ -1,5 +1,5 @@
-import type { AddressInfo } from 'node:net'
-import { SMTPServer } from 'smtp-server'
+import type { SMTPServer } from 'smtp-server'
+import { closeSmtp, listenSmtp } from '#tests/helpers/mailbox'
 import mail from '@adonisjs/mail/services/main'
 import { SMTPTransport } from '@adonisjs/mail/transports/smtp'
 
@@ -18,27 +18,18 @@ export class HoldingSmtpServer {
   #holding = true
 
   async start() {
-    this.#server = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      logger: false,
-      onData: (stream, session, callback) => {
-        const chunks: Buffer[] = []
-        stream.on('data', (chunk: Buffer) => chunks.push(chunk))
-        stream.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8')
-          this.received.push({
-            to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
-            subject: text.match(/^Subject: (.*)$/im)?.[1]?.trim() ?? '',
-            text,
-          })
-          if (this.#holding) this.#held.push(() => callback())
-          else callback()
-        })
-      },
+    const { server, port } = await listenSmtp((raw, session, callback) => {
+      const text = raw.toString('utf8')
+      this.received.push({
+        to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
+        subject: text.match(/^Subject: (.*)$/im)?.[1]?.trim() ?? '',
+        text,
+      })
+      if (this.#holding) this.#held.push(() => callback())
+      else callback()
     })
-    await new Promise<void>((resolve) => this.#server!.listen(0, '127.0.0.1', resolve))
-    return (this.#server!.server.address() as AddressInfo).port
+    this.#server = server
+    return port
   }
 
   /**
@@ -51,7 +42,7 @@ export class HoldingSmtpServer {
 
   async stop() {
     this.release()
-    await new Promise<void>((resolve) => (this.#server ? this.#server.close(resolve) : resolve()))
+    await closeSmtp(this.#server)
   }
 }
 
