@@ -7,6 +7,7 @@ import User from '#models/user'
 import TokenModule from '#modules/token_module'
 import { resetPasswordLink, verifyEmailLink } from '#services/links'
 import { inTransaction } from '#services/transactions'
+import background from '#services/background'
 import InvalidTokenException from '#exceptions/invalid_token_exception'
 import VerifyEmailNotification from '#mails/verify_email_notification'
 import AccountExistsNotification from '#mails/account_exists_notification'
@@ -18,7 +19,8 @@ const UNIQUE_VIOLATION = '23505'
 /**
  * The account flows that span several steps (tokens, users, mail) — kept
  * out of the controllers, which only validate, call one of these and shape
- * the response. Every mail goes through `sendLater`: off the request path.
+ * the response. Links are issued after the response (`background`), and
+ * every mail goes through `sendLater`: off the request path.
  */
 @inject()
 export default class Accounts {
@@ -27,8 +29,10 @@ export default class Accounts {
   /**
    * Sign-up whose outcome the caller cannot observe: a new account gets a
    * confirmation link, an existing one an "account exists" notice; both
-   * paths hash the password once, so neither the response nor its timing
-   * tells whether the address was known (SECURITY.md A1, A2).
+   * paths hash the password once, and links are issued after the response,
+   * so neither the response nor its timing tells whether the address was
+   * known (SECURITY.md A1, A2). What still differs is the new account's
+   * INSERT.
    */
   async register(input: { email: string; password: string; name?: string }) {
     const existing = await User.findBy('email', input.email)
@@ -49,7 +53,7 @@ export default class Accounts {
       if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error
       return this.#notifyExisting(await User.findByOrFail('email', input.email))
     }
-    await this.sendVerificationLink(user)
+    background.run('verification link', () => this.sendVerificationLink(user))
   }
 
   /**
@@ -68,7 +72,9 @@ export default class Accounts {
    */
   async resendVerificationLink(email: string) {
     const user = await User.findBy('email', email)
-    if (user && !user.isVerified) await this.sendVerificationLink(user)
+    if (user && !user.isVerified) {
+      background.run('verification link', () => this.sendVerificationLink(user))
+    }
   }
 
   /**
@@ -96,9 +102,11 @@ export default class Accounts {
   async requestPasswordReset(email: string) {
     const user = await User.findBy('email', email)
     if (!user) return
-    const link = resetPasswordLink(await this.#issue(user, 'password_reset'))
-    const minutes = Math.round(settings.tokens.resetTtl / 60)
-    await mail.sendLater(new ResetPasswordNotification(user, link, minutes))
+    background.run('password reset link', async () => {
+      const link = resetPasswordLink(await this.#issue(user, 'password_reset'))
+      const minutes = Math.round(settings.tokens.resetTtl / 60)
+      await mail.sendLater(new ResetPasswordNotification(user, link, minutes))
+    })
   }
 
   /**
@@ -153,11 +161,13 @@ export default class Accounts {
     await mail.sendLater(new PasswordChangedNotification(user))
   }
 
-  async #notifyExisting(user: User) {
-    const link = user.isVerified
-      ? null
-      : verifyEmailLink(await this.#issue(user, 'email_verification'))
-    await mail.sendLater(new AccountExistsNotification(user, link))
+  #notifyExisting(user: User) {
+    background.run('account exists notice', async () => {
+      const link = user.isVerified
+        ? null
+        : verifyEmailLink(await this.#issue(user, 'email_verification'))
+      await mail.sendLater(new AccountExistsNotification(user, link))
+    })
   }
 
   async #issue(user: User, type: 'email_verification' | 'password_reset') {
