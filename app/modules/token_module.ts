@@ -35,8 +35,6 @@ const MAX_ID = 9223372036854775807n
  */
 const AUTHENTICATE = {
   name: 'tessera_authenticate',
-  // rows as arrays: pg skips building a 17-key object per row
-  rowMode: 'array' as const,
   text: `select t.id, t.tokenable_id, t.type, t.name, t.hash, t.abilities, t.created_at,
        t.updated_at, t.last_used_at, t.expires_at,
        u.email as u_email, u.name as u_name, u.password as u_password, u.roles as u_roles,
@@ -248,35 +246,18 @@ export default class TokenModule {
     if (!parsed) return null
     const { rows } = await this.#query(AUTHENTICATE, [parsed.id])
     if (rows.length === 0) return null
-    const [id, userId, type, name, tokenHash, abilities, created, updated, lastUsed, expires] =
-      rows[0]
-    const token = this.#accept(
-      {
-        id,
-        tokenable_id: userId,
-        type,
-        name,
-        hash: tokenHash,
-        abilities,
-        created_at: created,
-        updated_at: updated,
-        last_used_at: lastUsed,
-        expires_at: expires,
-      },
-      parsed.secret
-    )
+    const row = rows[0]
+    const token = this.#accept(row, parsed.secret)
     if (!token) return null
-    const [email, userName, password, roles, verifiedAt, userCreated, userUpdated] =
-      rows[0].slice(10)
     const user = User.$createFromAdapterResult({
-      id: userId,
-      email,
-      name: userName,
-      password,
-      roles,
-      email_verified_at: verifiedAt,
-      created_at: userCreated,
-      updated_at: userUpdated,
+      id: row.tokenable_id,
+      email: row.u_email,
+      name: row.u_name,
+      password: row.u_password,
+      roles: row.u_roles,
+      email_verified_at: row.u_email_verified_at,
+      created_at: row.u_created_at,
+      updated_at: row.u_updated_at,
     }) as User
     return { token, user }
   }
@@ -291,7 +272,7 @@ export default class TokenModule {
    * transaction's connection.
    */
   async #query(
-    statement: { name: string; text: string; rowMode?: 'array' },
+    statement: { name: string; text: string },
     values: unknown[]
   ): Promise<{ rows: any[] }> {
     const client = this.db.connection().getWriteClient().client
