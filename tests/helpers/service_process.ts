@@ -65,3 +65,24 @@ export async function spawnService(script: string, env: Record<string, string>) 
     },
   }
 }
+
+/**
+ * Runs `node ace.js <args>` with exactly `env` (plus PATH and HOME) and
+ * resolves with its output; rejects when it cannot start or exits non-zero.
+ */
+export async function runAce(args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, ['ace.js', ...args], {
+    cwd: app.makePath(),
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  child.stdout.on('data', (chunk) => (output += chunk))
+  child.stderr.on('data', (chunk) => (output += chunk))
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject)
+    child.on('close', resolve)
+  })
+  if (code !== 0) throw new Error(`ace ${args.join(' ')} exited with ${code}\n${output}`)
+  return output
+}

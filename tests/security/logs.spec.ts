@@ -5,10 +5,9 @@ import { test } from '@japa/runner'
 import pg from 'pg'
 import app from '@adonisjs/core/services/app'
 import { isCommonPassword } from '#services/password_policy'
-import { spawnService } from '#tests/helpers/service_process'
+import { runAce, spawnService } from '#tests/helpers/service_process'
 import {
   plain,
-  runAce,
   runFunctionalSuiteInProduction,
   scratchDatabase,
 } from '#tests/security/helpers/functional_run'

@@ -19,29 +19,6 @@ export type LogEntry = {
 export const LOG_LEVEL = { warn: 40, error: 50 } as const
 
 /**
- * Runs `node ace.js <args>` with exactly `env` and resolves with its output,
- * rejecting when it exits non-zero.
- */
-export function runAce(args: string[], env: Record<string, string>) {
-  return new Promise<string>((resolve, reject) => {
-    const child = spawn(process.execPath, ['ace.js', ...args], {
-      cwd: app.makePath(),
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let output = ''
-    child.stdout.on('data', (chunk) => (output += chunk))
-    child.stderr.on('data', (chunk) => (output += chunk))
-    child.on('error', reject)
-    child.on('exit', (code) =>
-      code === 0
-        ? resolve(output)
-        : reject(new Error(`ace ${args.join(' ')} exited with ${code}\n${output}`))
-    )
-  })
-}
-
-/**
  * The service (bin/server.ts) as a child process in production mode, on a
  * fixed port so that a replacement after a crash answers at the same
  * address. Its JSON log is kept, line by line, as evidence.

@@ -133,21 +133,3 @@ export async function runFunctionalSuiteInProduction(workDir: string, timeoutMs:
     migrationPrompts: prompts,
   } satisfies FunctionalRun
 }
-
-/**
- * Runs `node ace.js <args>` with exactly `env` (plus PATH and HOME) and
- * resolves with its output; rejects when it fails.
- */
-export async function runAce(args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, ['ace.js', ...args], {
-    cwd: app.makePath(),
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let output = ''
-  child.stdout.on('data', (chunk) => (output += chunk))
-  child.stderr.on('data', (chunk) => (output += chunk))
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
-  if (code !== 0) throw new Error(`ace ${args.join(' ')} failed (${code}):\n${output}`)
-  return output
-}
