@@ -109,7 +109,11 @@ test.group('Faults | database', (group) => {
       during: () => harness.burst(20),
       remove: () => release(),
       ready: 'any',
-      unavailable: ['signin', 'me', 'forgot', 'reset'],
+      // forgot answers from rate_limits and users alone and issues its token
+      // after the response (retried until the lock goes), so the lock meets
+      // it only when the burst happens to hold every pooled connection; that
+      // its reset mail still arrives is checked with the rest of the load
+      unavailable: ['signin', 'me', 'reset'],
     })
     assert.deepEqual(report.failures, [])
   })
