@@ -156,6 +156,12 @@ test.group('Tokens | token module', () => {
     assert.isNull(TokenModule.parse(`oat_MQ==.${secret}`, 'access'))
     assert.isNull(TokenModule.parse(`oat_MQ.${secret}*`, 'access'))
     assert.isNull(TokenModule.parse(`oat_MQ.${secret}=`, 'access'))
+    // "MR" and "MQ" both decode to "1"; only "MQ" is canonical (no stray bits).
+    assert.isNull(TokenModule.parse(`oat_MR.${secret}`, 'access'))
+    // A length no encoding has, and bytes that are not ASCII (never issued).
+    assert.isNull(TokenModule.parse(`oat_MTIzNDU2N.${secret}`, 'access'))
+    const latin1 = Buffer.from(withChecksum(`${string.random(SEED_LENGTH - 1)}\u00e9`), 'latin1')
+    assert.isNull(TokenModule.parse(`oat_MQ.${latin1.toString('base64url')}`, 'access'))
     assert.isNotNull(TokenModule.parse(`oat_MQ.${secret}`, 'access'))
   })
 
