@@ -5,7 +5,7 @@ import db from '@adonisjs/lucid/services/db'
 import type pg from 'pg'
 import settings from '#config/setting'
 import { boundedArgon } from '#config/hash'
-import User from '#models/user'
+import User, { serializeProfile } from '#models/user'
 import TokenModule from '#modules/token_module'
 import { queryStats } from '#start/bench'
 
@@ -67,7 +67,7 @@ export default class BenchController {
     }
     const result = await this.tokens.authenticate(value)
     if (!result) return response.unauthorized(UNAUTHORIZED)
-    return { data: result.user.serializeForApi() }
+    return { data: serializeProfile(result.profile) }
   }
 
   /**

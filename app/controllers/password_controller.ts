@@ -17,6 +17,8 @@ export default class PasswordController {
     const user = auth.getUserOrFail()
     const { currentPassword, password } = await request.validateUsing(changePasswordValidator)
     await countPasswordCheck(user.email)
+    // the signed-in user is loaded without its password hash: read it now
+    await user.refresh()
     if (!(await user.verifyPassword(currentPassword))) {
       throw new vineErrors.E_VALIDATION_ERROR([
         {

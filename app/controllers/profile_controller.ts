@@ -1,4 +1,5 @@
 import type { HttpContext } from '@adonisjs/core/http'
+import { serializeProfile } from '#models/user'
 import { updateProfileValidator } from '#validators/profile_validator'
 
 /**
@@ -6,7 +7,7 @@ import { updateProfileValidator } from '#validators/profile_validator'
  */
 export default class ProfileController {
   async show({ auth }: HttpContext) {
-    return { data: auth.getUserOrFail().serializeForApi() }
+    return { data: serializeProfile(auth.use('api').getProfileOrFail()) }
   }
 
   async update({ auth, request }: HttpContext) {

@@ -3,6 +3,8 @@ import type { AccessToken } from '@adonisjs/auth/access_tokens'
 import type { AuthClientResponse, GuardContract } from '@adonisjs/auth/types'
 import type { HttpContext } from '@adonisjs/core/http'
 import type TokenModule from '#modules/token_module'
+import type { Authentication } from '#modules/token_module'
+import type { Profile } from '#models/user'
 import type User from '#models/user'
 
 export type AuthenticatedUser = User & { currentAccessToken: AccessToken }
@@ -20,7 +22,6 @@ export default class TokenGuard implements GuardContract<AuthenticatedUser> {
   declare [symbols.GUARD_KNOWN_EVENTS]: {}
 
   readonly driverName = 'tessera_token'
-  user?: AuthenticatedUser
   isAuthenticated = false
   authenticationAttempted = false
 
@@ -28,6 +29,21 @@ export default class TokenGuard implements GuardContract<AuthenticatedUser> {
     private ctx: HttpContext,
     private tokens: TokenModule
   ) {}
+
+  #authentication?: Authentication
+  #user?: AuthenticatedUser
+
+  /**
+   * The signed-in user as a Lucid model, built on first use (see
+   * `Authentication`), with the token it signed in with.
+   */
+  get user(): AuthenticatedUser | undefined {
+    if (!this.#user && this.#authentication) {
+      const { user, token } = this.#authentication
+      this.#user = Object.assign(user, { currentAccessToken: token })
+    }
+    return this.#user
+  }
 
   /**
    * Verifies the request's Bearer token once per request; false when it is
@@ -38,11 +54,9 @@ export default class TokenGuard implements GuardContract<AuthenticatedUser> {
     this.authenticationAttempted = true
     const value = bearerToken(this.ctx.request.request.rawHeaders)
     if (value === undefined) return false
-    const result = await this.tokens.authenticate(value)
-    if (!result) return false
-    const user = result.user as AuthenticatedUser
-    user.currentAccessToken = result.token
-    this.user = user
+    const authentication = await this.tokens.authenticate(value)
+    if (!authentication) return false
+    this.#authentication = authentication
     this.isAuthenticated = true
     return true
   }
@@ -53,8 +67,18 @@ export default class TokenGuard implements GuardContract<AuthenticatedUser> {
   }
 
   getUserOrFail(): AuthenticatedUser {
-    if (!this.user) throw this.#unauthorized()
-    return this.user
+    const user = this.user
+    if (!user) throw this.#unauthorized()
+    return user
+  }
+
+  /**
+   * What responses show of the signed-in user and its roles, read from the
+   * token's row without building the model.
+   */
+  getProfileOrFail(): Profile {
+    if (!this.#authentication) throw this.#unauthorized()
+    return this.#authentication.profile
   }
 
   /**

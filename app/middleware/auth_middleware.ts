@@ -26,9 +26,10 @@ export default class AuthMiddleware {
       ctx.response.status(401).send(UNAUTHORIZED_BODY)
       return
     }
-    const user = ctx.auth.getUserOrFail()
-    if (options.roles && options.roles.length > 0 && !user.hasAnyRole(options.roles)) {
-      throw new AuthorizationException()
+    const required = options.roles ?? []
+    if (required.length > 0) {
+      const { roles } = ctx.auth.use('api').getProfileOrFail()
+      if (!required.some((role) => roles.includes(role))) throw new AuthorizationException()
     }
     return next()
   }

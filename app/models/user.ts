@@ -33,24 +33,49 @@ export default class User extends compose(
     return this.emailVerifiedAt !== null
   }
 
-  hasAnyRole(roles: readonly string[]) {
-    return roles.some((role) => this.roles.includes(role))
-  }
-
-  /**
-   * The user as every response shows it (API.md): never a password, hash
-   * or token, whatever columns the table grows.
-   */
-  serializeForApi() {
+  get profile(): Profile {
     return {
       id: this.id,
       email: this.email,
       name: this.name,
       roles: this.roles,
-      // the same ISO 8601 UTC text as luxon's toUTC().toISO(), for a
-      // fraction of its cost on the signed-in hot path
-      emailVerifiedAt: this.emailVerifiedAt?.toJSDate().toISOString() ?? null,
-      createdAt: this.createdAt.toJSDate().toISOString(),
+      emailVerifiedAt: this.emailVerifiedAt?.toJSDate() ?? null,
+      createdAt: this.createdAt.toJSDate(),
     }
+  }
+
+  /**
+   * The user as every response shows it (API.md).
+   */
+  serializeForApi() {
+    return serializeProfile(this.profile)
+  }
+}
+
+/**
+ * What responses show of a user, from a `User` (`user.profile`) or straight
+ * from a row (TokenModule's `Authentication`).
+ */
+export type Profile = {
+  id: number
+  email: string
+  name: string | null
+  roles: string[]
+  emailVerifiedAt: Date | null
+  createdAt: Date
+}
+
+/**
+ * A user as every response shows it (API.md): the listed fields only, so
+ * never a password, hash or token, whatever columns the table grows.
+ */
+export function serializeProfile(profile: Profile) {
+  return {
+    id: profile.id,
+    email: profile.email,
+    name: profile.name,
+    roles: profile.roles,
+    emailVerifiedAt: profile.emailVerifiedAt?.toISOString() ?? null,
+    createdAt: profile.createdAt.toISOString(),
   }
 }

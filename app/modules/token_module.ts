@@ -6,7 +6,7 @@ import type { Database } from '@adonisjs/lucid/database'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import type { Logger } from '@adonisjs/core/logger'
 import type { Settings } from '#config/setting'
-import User from '#models/user'
+import User, { type Profile } from '#models/user'
 import { inTransaction } from '#services/transactions'
 
 export const TOKEN_TYPES = ['access', 'email_verification', 'password_reset'] as const
@@ -31,15 +31,17 @@ const MAX_ID = 9223372036854775807n
  * `#query`): an access token and its user in one round trip (by id *and*
  * type), and the coalesced `last_used_at` write. Columns are listed, not
  * `t.*`, so a column added by a later migration does not change the result
- * type of a statement already prepared on a live connection.
+ * type of a statement already prepared on a live connection. The user's
+ * password hash is not among them: no signed-in request needs it (a
+ * password change reads it fresh), and every column here is parsed on
+ * every request.
  */
 const AUTHENTICATE = {
   name: 'tessera_authenticate',
-  text: `select t.id, t.tokenable_id, t.type, t.name, t.hash, t.abilities, t.created_at,
-       t.updated_at, t.last_used_at, t.expires_at,
-       u.email as u_email, u.name as u_name, u.password as u_password, u.roles as u_roles,
-       u.email_verified_at as u_email_verified_at, u.created_at as u_created_at,
-       u.updated_at as u_updated_at
+  text: `select t.tokenable_id, t.name, t.hash, t.abilities, t.created_at, t.updated_at,
+       t.last_used_at, t.expires_at,
+       u.email as u_email, u.name as u_name, u.roles as u_roles,
+       u.email_verified_at as u_email_verified_at, u.created_at as u_created_at
   from ${TABLE} t join users u on u.id = t.tokenable_id
  where t.id = $1 and t.type = 'access'`,
 }
@@ -56,7 +58,7 @@ const TOUCH = {
 
 type TokenRow = {
   id: string | number
-  tokenable_id: string | number
+  tokenable_id: number
   type: string
   name: string | null
   hash: string
@@ -65,6 +67,70 @@ type TokenRow = {
   updated_at: Date
   last_used_at: Date | null
   expires_at: Date | null
+}
+
+/**
+ * A row of AUTHENTICATE: the token's columns but its id and type (both in
+ * the WHERE clause), and the user's, prefixed `u_`.
+ */
+type AuthenticateRow = Omit<TokenRow, 'id' | 'type'> & {
+  u_email: string
+  u_name: string | null
+  u_roles: string[]
+  u_email_verified_at: Date | null
+  u_created_at: Date
+}
+
+/**
+ * A verified access token and its user, as AUTHENTICATE returned them.
+ * `profile` is what `GET /me` answers and what role checks read; the Lucid
+ * `User` and the `AccessToken` are built from the row on first use, which
+ * a plain signed-in read never makes (building a model costs more than
+ * the rest of the check: PERFORMANCE.md P1).
+ */
+export class Authentication {
+  readonly profile: Profile
+  #row: AuthenticateRow
+  #user?: User
+  #token?: AccessToken
+
+  constructor(
+    readonly tokenId: string,
+    row: AuthenticateRow
+  ) {
+    this.#row = row
+    this.profile = {
+      id: row.tokenable_id,
+      email: row.u_email,
+      name: row.u_name,
+      roles: row.u_roles,
+      emailVerifiedAt: row.u_email_verified_at,
+      createdAt: row.u_created_at,
+    }
+  }
+
+  /**
+   * The user as a Lucid model, loaded from this row: every column but the
+   * password hash and `updated_at`, which were not selected (`save()`
+   * writes only what changed; `refresh()` reads the rest).
+   */
+  get user(): User {
+    const row = this.#row
+    this.#user ??= User.$createFromAdapterResult({
+      id: row.tokenable_id,
+      email: row.u_email,
+      name: row.u_name,
+      roles: row.u_roles,
+      email_verified_at: row.u_email_verified_at,
+      created_at: row.u_created_at,
+    }) as User
+    return this.#user
+  }
+
+  get token(): AccessToken {
+    this.#token ??= toAccessToken({ ...this.#row, id: this.tokenId, type: 'access' })
+    return this.#token
+  }
 }
 
 /**
@@ -232,34 +298,23 @@ export default class TokenModule {
   async verify(value: unknown, type: TokenType): Promise<AccessToken | null> {
     const parsed = TokenModule.parse(value, type)
     if (!parsed) return null
-    const row = await this.db.from(TABLE).where({ id: parsed.id, type }).first()
-    if (!row) return null
-    return this.#accept(row, parsed.secret)
+    const row: TokenRow | null = await this.db.from(TABLE).where({ id: parsed.id, type }).first()
+    if (!row || !this.#accept(parsed.id, row, type, parsed.secret)) return null
+    return toAccessToken(row)
   }
 
   /**
    * Verifies an access token and loads its user in one query. Roles and
    * other user fields are therefore read fresh on every request.
    */
-  async authenticate(value: unknown): Promise<{ token: AccessToken; user: User } | null> {
+  async authenticate(value: unknown): Promise<Authentication | null> {
     const parsed = TokenModule.parse(value, 'access')
     if (!parsed) return null
     const { rows } = await this.#query(AUTHENTICATE, [parsed.id])
     if (rows.length === 0) return null
-    const row = rows[0]
-    const token = this.#accept(row, parsed.secret)
-    if (!token) return null
-    const user = User.$createFromAdapterResult({
-      id: row.tokenable_id,
-      email: row.u_email,
-      name: row.u_name,
-      password: row.u_password,
-      roles: row.u_roles,
-      email_verified_at: row.u_email_verified_at,
-      created_at: row.u_created_at,
-      updated_at: row.u_updated_at,
-    }) as User
-    return { token, user }
+    const row: AuthenticateRow = rows[0]
+    if (!this.#accept(parsed.id, row, 'access', parsed.secret)) return null
+    return new Authentication(parsed.id, row)
   }
 
   /**
@@ -300,11 +355,9 @@ export default class TokenModule {
       `select * from ${TABLE} where id = ? and type = ? for update`,
       [parsed.id, type]
     )
-    if (rows.length === 0) return null
-    const token = this.#check(rows[0], parsed.secret)
-    if (!token) return null
+    if (rows.length === 0 || !this.#check(rows[0], type, parsed.secret)) return null
     await trx.from(TABLE).where({ id: parsed.id }).delete()
-    return token
+    return toAccessToken(rows[0])
   }
 
   /**
@@ -370,40 +423,48 @@ export default class TokenModule {
   }
 
   /**
-   * Secret, expiry and (for access tokens) idle-time check; null when any
-   * fails. No side effects.
+   * Secret, expiry and (for access tokens) idle-time check of a row of
+   * `type`. No side effects.
    */
-  #check(row: TokenRow, secret: Secret<string>) {
+  #check(
+    row: Pick<TokenRow, 'hash' | 'created_at' | 'last_used_at' | 'expires_at'>,
+    type: TokenType,
+    secret: Secret<string>
+  ): boolean {
     const expected = hash('sha256', secret.release(), 'hex')
-    if (!safeEqual(row.hash, expected)) return null
-    const token = toAccessToken(row)
-    if (token.isExpired()) return null
+    if (!safeEqual(row.hash, expected)) return false
+    const now = Date.now()
+    if (row.expires_at !== null && row.expires_at.getTime() < now) return false
     const idle = this.settings.tokens.accessIdleTimeout
-    if (row.type === 'access' && idle !== null) {
-      const lastSeen = (token.lastUsedAt ?? token.createdAt).getTime()
-      if (Date.now() - lastSeen > idle * 1000) return null
+    if (type === 'access' && idle !== null) {
+      const lastSeen = (row.last_used_at ?? row.created_at).getTime()
+      if (now - lastSeen > idle * 1000) return false
     }
-    return token
+    return true
   }
 
   /**
    * `#check`, then a coalesced `last_used_at` write after success.
    */
-  #accept(row: TokenRow, secret: Secret<string>) {
-    const token = this.#check(row, secret)
-    if (token) this.#touch(token)
-    return token
+  #accept(
+    id: string,
+    row: Pick<TokenRow, 'hash' | 'created_at' | 'last_used_at' | 'expires_at'>,
+    type: TokenType,
+    secret: Secret<string>
+  ) {
+    if (!this.#check(row, type, secret)) return false
+    this.#touch(id, row.last_used_at)
+    return true
   }
 
   /**
    * Records use at most once per token per interval, off the request path:
    * the write is not awaited and a failure only costs freshness.
    */
-  #touch(token: AccessToken) {
+  #touch(id: string, lastUsedAt: Date | null) {
     const intervalMs = this.settings.tokens.lastUsedInterval * 1000
     const now = Date.now()
-    const id = String(token.identifier)
-    const last = Math.max(token.lastUsedAt?.getTime() ?? 0, this.#lastTouched.get(id) ?? 0)
+    const last = Math.max(lastUsedAt?.getTime() ?? 0, this.#lastTouched.get(id) ?? 0)
     if (now - last < intervalMs) return
     if (this.#lastTouched.size > 100_000) this.#lastTouched.clear()
     this.#lastTouched.set(id, now)

@@ -691,6 +691,10 @@ test.group('Tokens | token module', () => {
     assert.equal(first!.user.name, 'Ada')
     assert.deepEqual(first!.user.roles, ['user'])
     assert.isTrue(first!.user.isVerified)
+    // what /me answers, read from the same row without the model
+    assert.deepEqual(first!.profile, first!.user.profile)
+    // the password hash is not read on a signed-in request
+    assert.isUndefined(first!.user.password)
 
     await db
       .from('users')
