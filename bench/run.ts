@@ -8,8 +8,8 @@
 |      databases on the server in DATABASE_URL), two databases migrated by
 |      `ace migration:run` and seeded set-based: 10,000 and 1,000,000
 |      tokens, users to match, 1,000 real tokens in each;
-|   2. two servers (bin/server.ts, NODE_ENV=production, BENCH_ROUTES=true),
-|      one per database;
+|   2. two servers (compiled as `npm start` runs them, NODE_ENV=production,
+|      BENCH_ROUTES=true), one per database;
 |   3. a warm-up, then every scenario once per round, ROUNDS rounds,
 |      interleaved, with autocannon (no pipelining; 32 connections for
 |      throughput, 1 for latency); signed-in runs pick a pooled token at
@@ -46,6 +46,7 @@ import {
   type Seeded,
 } from './database.ts'
 import { load, median, type LoadOptions, type Sample } from './load.ts'
+import { ensureBuild } from '../bin/server_process.ts'
 import {
   postgresCpu,
   startServer,
@@ -122,7 +123,8 @@ await Promise.all([
   migrate(appRoot, envFor(databases.large)),
 ])
 
-say('starting the servers (production mode, BENCH_ROUTES=true)')
+await ensureBuild(appRoot, say)
+say('starting the servers (compiled, production mode, BENCH_ROUTES=true)')
 const profile = process.env.BENCH_PROFILE
   ? ['--cpu-prof', `--cpu-prof-dir=${join(appRoot, 'tmp/bench-profile')}`]
   : []
@@ -537,6 +539,7 @@ for (let round = 1; round <= ROUNDS; round++) {
 
 const finalStats = await small.stats()
 const rss = { small: small.rss(), large: large.rss() }
+const smallMemory = small.memoryMap()
 
 /*
 |--------------------------------------------------------------------------
@@ -726,7 +729,7 @@ await tearDown()
  */
 await writeFile(
   join(appRoot, 'tmp/bench-results.json'),
-  `${JSON.stringify({ results, targets, finalStats, rss }, null, 2)}\n`
+  `${JSON.stringify({ results, targets, finalStats, rss, smallMemory }, null, 2)}\n`
 )
 
 const cpu = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '?'
@@ -757,6 +760,9 @@ process.stdout.write(
       ]),
     ]),
     '',
+    `10k server's memory after the run: ${mb(rss.small)} MB resident — V8 heap ${mb(finalStats.memory.heapTotal)} MB ` +
+      `(${mb(finalStats.memory.heapUsed)} MB used) within ${mb(smallMemory.anonymous)} MB of anonymous mappings, ` +
+      `glibc heap ${mb(smallMemory.heap)} MB, node binary ${mb(smallMemory.node)} MB, other ${mb(smallMemory.other)} MB`,
     `ratios: median over rounds of each round's ratio; "bad": responses with an unexpected status, errors and timeouts`,
     `every round's figures: tmp/bench-results.json`,
     `npm run bench took ${Math.floor(elapsed / 60)}m ${Math.round(elapsed % 60)}s`,

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { freePort } from '#database/embedded_postgres'
-import { SERVER_NODE_ARGS, serverEnv } from '../bin/server_process.ts'
+import { SERVER_NODE_ARGS, SERVER_SCRIPT, serverEnv } from '../bin/server_process.ts'
 
 export type QueryStats = {
   requests: number
@@ -37,12 +37,15 @@ export type Server = {
   settle(): Promise<void>
   /** Resident set size of the server process in bytes, from /proc. */
   rss(): number
+  /** Resident bytes by kind of mapping, from /proc/<pid>/smaps (see `memoryMap`). */
+  memoryMap(): Record<string, number>
   stop(): Promise<void>
 }
 
 /**
- * Starts bin/server.ts in production mode with the benchmark routes on,
- * and waits until it answers /health/live.
+ * Starts the compiled server (SERVER_SCRIPT, as `npm start` runs it; the
+ * caller builds it first with `ensureBuild`) in production mode with the
+ * benchmark routes on, and waits until it answers /health/live.
  */
 export async function startServer(options: {
   name: string
@@ -53,10 +56,10 @@ export async function startServer(options: {
   const port = await freePort()
   const child = spawn(
     process.execPath,
-    [...(options.nodeArgs ?? []), ...SERVER_NODE_ARGS, 'bin/server.ts'],
+    [...(options.nodeArgs ?? []), ...SERVER_NODE_ARGS, SERVER_SCRIPT],
     {
       cwd: options.appRoot,
-      env: serverEnv({
+      env: serverEnv(options.appRoot, {
         ...options.env,
         HOST: '127.0.0.1',
         PORT: String(port),
@@ -111,6 +114,9 @@ export async function startServer(options: {
       const kib = Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1] ?? Number.NaN)
       return kib * 1024
     },
+    memoryMap() {
+      return memoryMap(readFileSync(`/proc/${child.pid}/smaps`, 'utf8'))
+    },
     async stop() {
       if (child.exitCode !== null) return
       child.kill('SIGTERM')
@@ -149,4 +155,34 @@ export function postgresCpu(postmaster: number | null) {
     } catch {}
   }
   return ticks * 10_000
+}
+
+/**
+ * A process's resident memory by kind of mapping, from the text of
+ * /proc/<pid>/smaps: anonymous mappings (V8's heap and code, thread stacks,
+ * other native allocations), glibc's main heap (`[heap]`: argon2's blocks
+ * with MALLOC_ARENA_MAX=1, pg's buffers), the node binary's pages, and the
+ * rest (shared libraries, native addons).
+ */
+export function memoryMap(smaps: string): Record<string, number> {
+  const kinds: Record<string, number> = { anonymous: 0, heap: 0, node: 0, other: 0 }
+  let kind = 'other'
+  for (const line of smaps.split('\n')) {
+    const mapping = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line)
+    if (mapping) {
+      const name = mapping[1]
+      kind =
+        name === ''
+          ? 'anonymous'
+          : name === '[heap]'
+            ? 'heap'
+            : name.endsWith('/bin/node')
+              ? 'node'
+              : 'other'
+      continue
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line)
+    if (rss) kinds[kind] += Number(rss[1]) * 1024
+  }
+  return kinds
 }

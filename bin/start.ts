@@ -7,8 +7,9 @@
 |   1. creates `.env` from `.env.example` with a fresh APP_KEY when missing;
 |   2. with no DATABASE_URL, starts the embedded PostgreSQL (tmp/postgres);
 |   3. runs pending migrations;
-|   4. starts the HTTP server (bin/server.ts) and stops the database when
-|      the server exits.
+|   4. compiles the app into build/ when a source changed (node ace build);
+|   5. starts the HTTP server (build/bin/server.js) and stops the database
+|      when the server exits.
 |
 */
 
@@ -23,7 +24,7 @@ import {
   startEmbeddedPostgres,
   type EmbeddedDatabase,
 } from '../database/embedded_postgres.ts'
-import { SERVER_NODE_ARGS, serverEnv } from './server_process.ts'
+import { SERVER_NODE_ARGS, SERVER_SCRIPT, ensureBuild, serverEnv } from './server_process.ts'
 
 const appRoot = fileURLToPath(new URL('../', import.meta.url))
 const envFile = resolve(appRoot, process.env.ENV_PATH ?? '', '.env')
@@ -68,14 +69,15 @@ if (!(await configuredDatabaseUrl(appRoot))) {
 
 try {
   await run(['ace.js', 'migration:run', '--force', '--no-schema-generate', '--compact-output'], env)
+  await ensureBuild(appRoot, say)
 } catch (error) {
   await database?.stop()
   throw error
 }
 
-const server = spawn(process.execPath, [...SERVER_NODE_ARGS, 'bin/server.ts'], {
+const server = spawn(process.execPath, [...SERVER_NODE_ARGS, SERVER_SCRIPT], {
   cwd: appRoot,
-  env: serverEnv(env),
+  env: serverEnv(appRoot, env),
   stdio: 'inherit',
 })
 

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path'
 import env from '#start/env'
 import app from '@adonisjs/core/services/app'
 import { defineConfig, transports } from '@adonisjs/mail'
@@ -38,7 +39,9 @@ const mailConfig = defineConfig({
       greetingTimeout: 5000,
       socketTimeout: 10000,
     }),
-    file: () => new FileMailTransport(app.makePath(mailDir ?? 'tmp/mail')),
+    // relative to the working directory: the project's root under `npm start`,
+    // whose server runs from build/
+    file: () => new FileMailTransport(resolve(mailDir ?? 'tmp/mail')),
   },
 })
 
