@@ -190,16 +190,16 @@ test.group('Tokens | token module', () => {
       '+1',
       '1e3',
       '9223372036854775808',
+      '9223372036854775810',
+      '9300000000000000000',
       '18446744073709551616',
       '99999999999999999999',
     ]) {
       assert.isNull(TokenModule.parse(forge('oat_', id, secret), 'access'), `id ${id}`)
     }
-    assert.equal(TokenModule.parse(forge('oat_', '1', secret), 'access')?.id, '1')
-    assert.equal(
-      TokenModule.parse(forge('oat_', '9223372036854775807', secret), 'access')?.id,
-      '9223372036854775807'
-    )
+    for (const id of ['1', '9223372036854775807', '9223372036854775799', '1999999999999999999']) {
+      assert.equal(TokenModule.parse(forge('oat_', id, secret), 'access')?.id, id)
+    }
   })
 
   test('parse rejects a secret whose crc32 checksum does not match', async ({ assert }) => {
@@ -218,10 +218,40 @@ test.group('Tokens | token module', () => {
 
     assert.isNull(TokenModule.parse(forge(prefix, id, seed), 'access'))
     assert.isNull(TokenModule.parse(forge(prefix, id, `${seed}${checksum}0`), 'access'))
+
     assert.isNull(
       TokenModule.parse(forge(prefix, id, `${seed.slice(1)}${crc32(seed.slice(1))}`), 'access')
     )
     assert.isNotNull(TokenModule.parse(forge(prefix, id, secret), 'access'))
+  })
+
+  test('parse accepts a checksum only as String(crc32) writes it', ({ assert }) => {
+    /**
+     * Seeds whose checksum can be misspelt within 10 characters: one of at
+     * most 9 digits (a leading zero fits), one ending in "10" (which ":",
+     * the character after "9", would spell "0:" if read as a digit).
+     */
+    const seedWhere = (accept: (crc: number) => boolean) => {
+      while (true) {
+        const seed = string.random(SEED_LENGTH)
+        if (accept(crc32(seed))) return seed
+      }
+    }
+    const short = seedWhere((crc) => crc < 1e9)
+    const endsIn10 = seedWhere((crc) => crc % 100 === 10 && crc >= 100)
+    const spellings = [
+      `${short}0${crc32(short)}`,
+      `${short}+${crc32(short)}`,
+      `${short} ${crc32(short)}`,
+      `${short}${crc32(short)}.0`,
+      `${endsIn10}${String(crc32(endsIn10)).slice(0, -2)}0:`,
+    ]
+    for (const secret of spellings) {
+      assert.isNull(TokenModule.parse(forge('oat_', '1', secret), 'access'), secret)
+    }
+    for (const seed of [short, endsIn10]) {
+      assert.isNotNull(TokenModule.parse(forge('oat_', '1', withChecksum(seed)), 'access'))
+    }
   })
 
   test('parse rejects over-long strings', ({ assert }) => {
