@@ -74,7 +74,8 @@ export default class TokenGuard implements GuardContract<AuthenticatedUser> {
 
   /**
    * What responses show of the signed-in user and its roles, read from the
-   * token's row without building the model.
+   * token's row without building the model: the user as authenticated,
+   * not as a controller may have changed it since (use the model for that).
    */
   getProfileOrFail(): Profile {
     if (!this.#authentication) throw this.#unauthorized()
