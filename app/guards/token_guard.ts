@@ -31,18 +31,15 @@ export default class TokenGuard implements GuardContract<AuthenticatedUser> {
   ) {}
 
   #authentication?: Authentication
-  #user?: AuthenticatedUser
 
   /**
    * The signed-in user as a Lucid model, built on first use (see
    * `Authentication`), with the token it signed in with.
    */
   get user(): AuthenticatedUser | undefined {
-    if (!this.#user && this.#authentication) {
-      const { user, token } = this.#authentication
-      this.#user = Object.assign(user, { currentAccessToken: token })
-    }
-    return this.#user
+    if (!this.#authentication) return undefined
+    const { user, token } = this.#authentication
+    return Object.assign(user, { currentAccessToken: token })
   }
 
   /**
