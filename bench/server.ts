@@ -75,6 +75,9 @@ export async function startServer(options: {
   child.stdout.on('data', keep)
   child.stderr.on('data', keep)
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()))
+  // a benchmark that fails (a sanity check, a crash) must not leave its servers running
+  const killOnExit = () => child.kill('SIGKILL')
+  process.on('exit', killOnExit)
   const url = `http://127.0.0.1:${port}`
 
   const deadline = Date.now() + 60_000
@@ -118,6 +121,7 @@ export async function startServer(options: {
       return memoryMap(readFileSync(`/proc/${child.pid}/smaps`, 'utf8'))
     },
     async stop() {
+      process.off('exit', killOnExit)
       if (child.exitCode !== null) return
       child.kill('SIGTERM')
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
