@@ -70,6 +70,11 @@ type TokenRow = {
 }
 
 /**
+ * The columns `#check` reads: secret hash, expiry and idle time.
+ */
+type CheckedColumns = Pick<TokenRow, 'hash' | 'created_at' | 'last_used_at' | 'expires_at'>
+
+/**
  * A row of AUTHENTICATE: the token's columns but its id and type (both in
  * the WHERE clause), and the user's, prefixed `u_`.
  */
@@ -429,11 +434,7 @@ export default class TokenModule {
    * Secret, expiry and (for access tokens) idle-time check of a row of
    * `type`. No side effects.
    */
-  #check(
-    row: Pick<TokenRow, 'hash' | 'created_at' | 'last_used_at' | 'expires_at'>,
-    type: TokenType,
-    secret: Secret<string>
-  ): boolean {
+  #check(row: CheckedColumns, type: TokenType, secret: Secret<string>): boolean {
     const expected = hash('sha256', secret.release(), 'hex')
     if (!safeEqual(row.hash, expected)) return false
     const now = Date.now()
@@ -449,12 +450,7 @@ export default class TokenModule {
   /**
    * `#check`, then a coalesced `last_used_at` write after success.
    */
-  #accept(
-    id: string,
-    row: Pick<TokenRow, 'hash' | 'created_at' | 'last_used_at' | 'expires_at'>,
-    type: TokenType,
-    secret: Secret<string>
-  ) {
+  #accept(id: string, row: CheckedColumns, type: TokenType, secret: Secret<string>) {
     if (!this.#check(row, type, secret)) return false
     this.#touch(id, row.last_used_at)
     return true
