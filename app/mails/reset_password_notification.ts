@@ -15,19 +15,35 @@ export default class ResetPasswordNotification extends BaseMail {
     super()
   }
 
+  /**
+   * The lines above the link.
+   */
+  protected intro() {
+    return [
+      'Someone asked to reset the password of your account.',
+      '',
+      'Choose a new password here:',
+    ]
+  }
+
+  /**
+   * The lines below the link.
+   */
+  protected closing() {
+    return ['If you did not ask for this, ignore this message: your password stays as it is.']
+  }
+
   prepare() {
     this.message.to(this.user.email)
     this.message.text(
       [
-        'Someone asked to reset the password of your account.',
-        '',
-        'Choose a new password here:',
+        ...this.intro(),
         '',
         this.link,
         '',
         `The link works once and expires in ${this.minutesValid} minutes. Every device signed in to`,
         'your account will be signed out when the password changes.',
-        'If you did not ask for this, ignore this message: your password stays as it is.',
+        ...this.closing(),
       ].join('\n')
     )
   }

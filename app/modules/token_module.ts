@@ -67,7 +67,21 @@ type TokenRow = {
   updated_at: Date
   last_used_at: Date | null
   expires_at: Date | null
+  claim?: SignupClaim | null
 }
+
+/**
+ * What a sign-up submitted, carried by the verification token it issued
+ * (SECURITY.md A7): the argon2 hash of its password (a PHC string) and its
+ * display name. Using the token makes these the account's.
+ */
+export type SignupClaim = { passwordHash: string; name: string | null }
+
+/**
+ * A single-use token as `consume` returns it: the token, and the sign-up
+ * claim it carried (verification tokens from a sign-up), else null.
+ */
+export type ConsumedToken = AccessToken & { claim: SignupClaim | null }
 
 /**
  * The columns `#check` reads: secret hash, expiry and idle time.
@@ -208,8 +222,20 @@ export default class TokenModule {
    *   type (only the newest link works);
    * - issuing an access token evicts the user's oldest access tokens beyond
    *   the session cap, even when sign-ins race.
+   *
+   * `options.claim` (verification tokens only) is the sign-up claim the
+   * token will activate when used (see `SignupClaim`); it is dropped when
+   * the user already has a pending verification token, whichever request
+   * issued that one first.
    */
-  async create(user: User, type: TokenType, options: { name?: string | null } = {}) {
+  async create(
+    user: User,
+    type: TokenType,
+    options: { name?: string | null; claim?: SignupClaim | null } = {}
+  ) {
+    if (options.claim && type !== 'email_verification') {
+      throw new Error('Only email-verification tokens carry a sign-up claim')
+    }
     const transient = AccessToken.createTransientToken(
       user.id,
       SEED_LENGTH,
@@ -223,8 +249,14 @@ export default class TokenModule {
        * removes a token newer than one it keeps.
        */
       const now = new Date()
+      let claim = options.claim ?? null
       if (type !== 'access') {
-        await trx.from(TABLE).where({ tokenable_id: user.id, type }).delete()
+        const superseded = await trx.from(TABLE).where({ tokenable_id: user.id, type }).delete()
+        /**
+         * A pending link means another sign-up or a resend came first: the
+         * account is contested, so no link may activate a claim (A7).
+         */
+        if (Number(superseded) > 0) claim = null
       }
       const [row] = await trx
         .insertQuery()
@@ -239,6 +271,7 @@ export default class TokenModule {
           updated_at: now,
           last_used_at: null,
           expires_at: transient.expiresAt ?? null,
+          claim: claim ? JSON.stringify(claim) : null,
         })
         .returning('*')
       if (type === 'access') {
@@ -350,13 +383,14 @@ export default class TokenModule {
   /**
    * Uses up a single-use token: locks its row, checks it, deletes it, all
    * inside `trx`, so of N concurrent uses exactly one gets the token and the
-   * caller's follow-up writes commit or roll back with the deletion.
+   * caller's follow-up writes commit or roll back with the deletion. The
+   * result carries the token's sign-up claim (null for most tokens).
    */
   async consume(
     trx: TransactionClientContract,
     value: unknown,
     type: Exclude<TokenType, 'access'>
-  ): Promise<AccessToken | null> {
+  ): Promise<ConsumedToken | null> {
     const parsed = TokenModule.parse(value, type)
     if (!parsed) return null
     const { rows } = await trx.rawQuery(
@@ -365,7 +399,7 @@ export default class TokenModule {
     )
     if (rows.length === 0 || !this.#check(rows[0], type, parsed.secret)) return null
     await trx.from(TABLE).where({ id: parsed.id }).delete()
-    return toAccessToken(rows[0])
+    return Object.assign(toAccessToken(rows[0]), { claim: rows[0].claim ?? null })
   }
 
   /**

@@ -1,10 +1,11 @@
+import { randomBytes } from 'node:crypto'
 import { DateTime } from 'luxon'
 import { inject } from '@adonisjs/core'
 import hash from '@adonisjs/core/services/hash'
 import mail from '@adonisjs/mail/services/main'
 import settings from '#config/setting'
 import User from '#models/user'
-import TokenModule from '#modules/token_module'
+import TokenModule, { TOKEN_TYPES, type SignupClaim } from '#modules/token_module'
 import { resetPasswordLink, verifyEmailLink } from '#services/links'
 import { inTransaction } from '#services/transactions'
 import background from '#services/background'
@@ -13,6 +14,7 @@ import VerifyEmailNotification from '#mails/verify_email_notification'
 import AccountExistsNotification from '#mails/account_exists_notification'
 import ResetPasswordNotification from '#mails/reset_password_notification'
 import PasswordChangedNotification from '#mails/password_changed_notification'
+import ChoosePasswordNotification from '#mails/choose_password_notification'
 
 const UNIQUE_VIOLATION = '23505'
 
@@ -33,8 +35,14 @@ export default class Accounts {
    * so neither the response nor its timing tells whether the address was
    * known (SECURITY.md A1, A2). What still differs is the new account's
    * INSERT.
+   *
+   * Only the sign-up that creates the account mails a link carrying its
+   * claim (password hash and name). A sign-up for an address that is
+   * taken but unverified is a conflicting claim: its notice carries a link
+   * without one, which supersedes the first, so whoever follows a link
+   * after a conflict chooses a new password (A7, `confirmEmail`).
    */
-  async register(input: { email: string; password: string; name?: string }) {
+  async register(input: { email: string; password: string; name?: string | null }) {
     const existing = await User.findBy('email', input.email)
     if (existing) {
       await hash.make(input.password)
@@ -53,47 +61,72 @@ export default class Accounts {
       if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error
       return this.#notifyExisting(await User.findByOrFail('email', input.email))
     }
-    background.run('verification link', () => this.sendVerificationLink(user))
-  }
-
-  /**
-   * Issues a fresh verification token (superseding older ones) and mails
-   * its link to the stored address.
-   */
-  async sendVerificationLink(user: User) {
-    const link = verifyEmailLink(await this.#issue(user, 'email_verification'))
-    const hours = Math.round(settings.tokens.verificationTtl / 3600)
-    await mail.sendLater(new VerifyEmailNotification(user, link, hours))
+    const claim = { passwordHash: user.password, name: user.name }
+    background.run('verification link', () => this.#sendVerificationLink(user, claim))
   }
 
   /**
    * Resend: a new link for an unverified account; nothing otherwise. The
-   * caller answers the same either way.
+   * caller answers the same either way. Whoever asks for it proves nothing
+   * but knowing the address, so the link carries no claim: following it
+   * confirms the mailbox and lets its owner choose a password (A7).
    */
   async resendVerificationLink(email: string) {
     const user = await User.findBy('email', email)
     if (user && !user.isVerified) {
-      background.run('verification link', () => this.sendVerificationLink(user))
+      background.run('verification link', () => this.#sendVerificationLink(user, null))
     }
   }
 
   /**
    * Uses up a verification token and marks the address confirmed.
+   *
+   * The first proof of the mailbox decides who owns the account
+   * (SECURITY.md A7): everything a party who never proved it could have
+   * set is replaced or revoked in the same transaction — the password and
+   * name become the link's sign-up claim, every other verification link
+   * and every session is revoked (reset links stay: they only ever reached
+   * the mailbox whose owner is proving it now). A link without a
+   * claim (from "resend") leaves the account with no usable password and
+   * mails a link to choose one. On an account already confirmed the token
+   * changes nothing else.
+   *
+   * @throws InvalidTokenException for an unknown, used, expired or
+   *   wrong-type token.
    */
   async confirmEmail(token: string) {
-    return inTransaction(async (trx) => {
+    const { user, needsPassword } = await inTransaction(async (trx) => {
       const used = await this.tokens.consume(trx, token, 'email_verification')
       if (!used) throw new InvalidTokenException()
-      const user = await User.query({ client: trx })
+      const owner = await User.query({ client: trx })
         .where('id', used.tokenableId as number)
         .forUpdate()
         .firstOrFail()
-      if (!user.emailVerifiedAt) {
-        user.emailVerifiedAt = DateTime.utc()
-        await user.save()
-      }
-      return user
+      if (owner.emailVerifiedAt) return { user: owner, needsPassword: false }
+      /**
+       * No claim: a hash of a secret nobody holds, so a sign-in still does
+       * the full hash work and fails like any wrong password.
+       */
+      const passwordHash =
+        used.claim?.passwordHash ?? (await hash.make(randomBytes(32).toString('base64url')))
+      owner.name = used.claim?.name ?? null
+      owner.emailVerifiedAt = DateTime.utc()
+      await trx.from('users').where('id', owner.id).update({
+        password: passwordHash,
+        name: owner.name,
+        email_verified_at: owner.emailVerifiedAt.toJSDate(),
+        updated_at: new Date(),
+      })
+      await this.tokens.revokeAll(owner, 'access', { trx })
+      await this.tokens.revokeAll(owner, 'email_verification', { trx })
+      return { user: owner, needsPassword: !used.claim }
     })
+    if (needsPassword) {
+      background.run('password reset link', () =>
+        this.#sendResetLink(user, ChoosePasswordNotification)
+      )
+    }
+    return user
   }
 
   /**
@@ -102,11 +135,9 @@ export default class Accounts {
   async requestPasswordReset(email: string) {
     const user = await User.findBy('email', email)
     if (!user) return
-    background.run('password reset link', async () => {
-      const link = resetPasswordLink(await this.#issue(user, 'password_reset'))
-      const minutes = Math.round(settings.tokens.resetTtl / 60)
-      await mail.sendLater(new ResetPasswordNotification(user, link, minutes))
-    })
+    background.run('password reset link', () =>
+      this.#sendResetLink(user, ResetPasswordNotification)
+    )
   }
 
   /**
@@ -114,7 +145,8 @@ export default class Accounts {
    * used up, the password replaced, every access token and every other reset
    * token of the user revoked — all of it or none (SECURITY.md T8, F2).
    * Following the link proves the mailbox, so the address counts as
-   * confirmed too.
+   * confirmed too, and pending verification links (with the sign-up claims
+   * they carry) are revoked with the rest (A7).
    *
    * The token is checked once before hashing so a bad token costs no hash,
    * and again, under a row lock, inside the transaction.
@@ -137,8 +169,7 @@ export default class Accounts {
           email_verified_at: owner.emailVerifiedAt?.toJSDate() ?? new Date(),
           updated_at: new Date(),
         })
-      await this.tokens.revokeAll(owner, 'access', { trx })
-      await this.tokens.revokeAll(owner, 'password_reset', { trx })
+      for (const type of TOKEN_TYPES) await this.tokens.revokeAll(owner, type, { trx })
       return owner
     })
     await mail.sendLater(new PasswordChangedNotification(user))
@@ -161,6 +192,22 @@ export default class Accounts {
     await mail.sendLater(new PasswordChangedNotification(user))
   }
 
+  /**
+   * Issues a fresh verification token carrying `claim` (superseding older
+   * ones) and mails its link to the stored address.
+   */
+  async #sendVerificationLink(user: User, claim: SignupClaim | null) {
+    const link = verifyEmailLink(await this.#issue(user, 'email_verification', claim))
+    const hours = Math.round(settings.tokens.verificationTtl / 3600)
+    await mail.sendLater(new VerifyEmailNotification(user, link, hours))
+  }
+
+  async #sendResetLink(user: User, Notification: typeof ResetPasswordNotification) {
+    const link = resetPasswordLink(await this.#issue(user, 'password_reset'))
+    const minutes = Math.round(settings.tokens.resetTtl / 60)
+    await mail.sendLater(new Notification(user, link, minutes))
+  }
+
   #notifyExisting(user: User) {
     background.run('account exists notice', async () => {
       const link = user.isVerified
@@ -170,8 +217,12 @@ export default class Accounts {
     })
   }
 
-  async #issue(user: User, type: 'email_verification' | 'password_reset') {
-    const token = await this.tokens.create(user, type)
+  async #issue(
+    user: User,
+    type: 'email_verification' | 'password_reset',
+    claim: SignupClaim | null = null
+  ) {
+    const token = await this.tokens.create(user, type, { claim })
     return token.value!.release()
   }
 }

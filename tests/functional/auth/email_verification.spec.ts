@@ -8,6 +8,7 @@ import {
   createUser,
   expireTokens,
   resetRateLimits,
+  tokenModule,
   tokenRows,
   uniqueEmail,
 } from '#tests/helpers/accounts'
@@ -34,7 +35,11 @@ test.group('Auth | email verification', (group) => {
 
   test('confirms the address and answers 200 with the user', async ({ client, assert }) => {
     const user = await createUser({ verified: false, name: 'Lin' })
-    const token = await issuedValue(user, 'email_verification')
+    const tokens = await tokenModule()
+    const issued = await tokens.create(user, 'email_verification', {
+      claim: { passwordHash: user.password, name: 'Lin' },
+    })
+    const token = issued.value!.release()
 
     const response = await client.post(VERIFY).json({ token })
 

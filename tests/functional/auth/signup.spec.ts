@@ -96,10 +96,12 @@ test.group('Auth | signup', (group) => {
     assert.match(freshToken, /^evt_/)
     assert.notEqual(freshToken, firstToken)
 
+    // A contested address (SECURITY.md A7): the link confirms it but activates neither password.
     const verified = await client.post(VERIFY).json({ token: freshToken })
     verified.assertStatus(200)
     const withFirstPassword = await client.post(SIGNIN).json({ email, password: PASSWORD })
-    withFirstPassword.assertStatus(200)
+    withFirstPassword.assertStatus(400)
+    await mailbox.waitFor(email, /Choose a password/)
   })
 
   test('answers a signup for a verified address like any other and mails a notice without a link', async ({
