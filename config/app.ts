@@ -4,6 +4,7 @@ import app from '@adonisjs/core/services/app'
 import { Secret } from '@adonisjs/core/helpers'
 import { defineConfig } from '@adonisjs/core/http'
 import settings from '#config/setting'
+import { answerBadUrl } from '#exceptions/transport_errors'
 
 /**
  * The app key encrypts and signs data. Keep it secret: `npm start` writes a
@@ -24,6 +25,7 @@ export const http = defineConfig({
   allowMethodSpoofing: false,
   useAsyncLocalStorage: false,
   trustProxy,
+  onBadUrl: answerBadUrl,
   cookie: {
     domain: '',
     path: '/',

@@ -1,7 +1,9 @@
 import { defineConfig } from '@adonisjs/core/bodyparser'
 
 /**
- * JSON only, small bodies. Strings are kept exactly as sent: trimming would
+ * JSON only, small bodies: any other body is refused with 415 before it
+ * gets here (app/middleware/json_body_middleware.ts), and the other parsers
+ * are given no types, so nothing but JSON is ever parsed. Strings are kept exactly as sent: trimming would
  * change passwords (SECURITY.md A5), so each validator trims the fields that
  * should be trimmed (emails, names) itself.
  */
@@ -13,12 +15,7 @@ const bodyParserConfig = defineConfig({
     strict: true,
     convertEmptyStringsToNull: false,
     trimWhitespaces: false,
-    types: [
-      'application/json',
-      'application/json-patch+json',
-      'application/vnd.api+json',
-      'application/csp-report',
-    ],
+    types: ['application/json'],
   },
   form: {
     encoding: 'utf-8',
@@ -26,12 +23,12 @@ const bodyParserConfig = defineConfig({
     queryString: {},
     convertEmptyStringsToNull: false,
     trimWhitespaces: false,
-    types: ['application/x-www-form-urlencoded'],
+    types: [],
   },
   raw: {
     encoding: 'utf-8',
     limit: '64kb',
-    types: ['text/*'],
+    types: [],
   },
   multipart: {
     autoProcess: false,
@@ -39,7 +36,7 @@ const bodyParserConfig = defineConfig({
     trimWhitespaces: false,
     processManually: [],
     limit: '64kb',
-    types: ['multipart/form-data'],
+    types: [],
   },
 })
 

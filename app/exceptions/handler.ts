@@ -1,4 +1,5 @@
 import app from '@adonisjs/core/services/app'
+import router from '@adonisjs/core/services/router'
 import { errors as vineErrors } from '@vinejs/vine'
 import { errors as limiterErrors } from '@adonisjs/limiter'
 import { ExceptionHandler, type HttpContext } from '@adonisjs/core/http'
@@ -68,7 +69,23 @@ export default class HttpExceptionHandler extends ExceptionHandler {
   protected debug = false
   protected renderStatusPages = false
 
-  protected render(error: any): Rendered {
+  protected render(error: any, ctx: HttpContext): Rendered {
+    if (error?.code === 'E_ROUTE_NOT_FOUND') {
+      const allowed = allowedMethods(ctx)
+      if (allowed.length > 0) {
+        return {
+          status: 405,
+          errors: [
+            {
+              code: 'E_METHOD_NOT_ALLOWED',
+              message: `This route accepts ${allowed.join(', ')} only`,
+            },
+          ],
+          headers: { Allow: allowed.join(', ') },
+        }
+      }
+    }
+
     if (error instanceof vineErrors.E_VALIDATION_ERROR) {
       return {
         status: 422,
@@ -172,7 +189,7 @@ export default class HttpExceptionHandler extends ExceptionHandler {
   }
 
   async handle(error: unknown, ctx: HttpContext) {
-    const rendered = this.render(error)
+    const rendered = this.render(error, ctx)
     for (const [name, value] of Object.entries(rendered.headers ?? {})) {
       ctx.response.header(name, value)
     }
@@ -180,7 +197,7 @@ export default class HttpExceptionHandler extends ExceptionHandler {
   }
 
   async report(error: any, ctx: HttpContext) {
-    const rendered = this.render(error)
+    const rendered = this.render(error, ctx)
     if (rendered.status < 500) return
     const details = {
       status: rendered.status,
@@ -197,6 +214,19 @@ export default class HttpExceptionHandler extends ExceptionHandler {
     if (rendered.status === 503) ctx.logger.warn(details, 'dependency unavailable')
     else ctx.logger.error(details, 'unhandled error')
   }
+}
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']
+
+/**
+ * The methods the request's path has routes for, when its own method has
+ * none: a known path with the wrong method is 405 with `Allow`, not 404
+ * (RFC 9110 §15.5.6). Computed on the 404 path only.
+ */
+function allowedMethods(ctx: HttpContext) {
+  const url = ctx.request.url()
+  const decode = ctx.request.parsedUrl.shouldDecodeParam
+  return METHODS.filter((method) => router.match(url, method, decode) !== null)
 }
 
 /**

@@ -5,6 +5,8 @@ export type RawResponse = {
   status: number
   text: string
   contentType: string
+  /** Response headers, names lower-cased. */
+  headers: Record<string, string>
   ms: number
 }
 
@@ -42,6 +44,9 @@ export function rawRequest(
             status: res.statusCode ?? 0,
             text: Buffer.concat(chunks).toString('utf8'),
             contentType: String(res.headers['content-type'] ?? ''),
+            headers: Object.fromEntries(
+              Object.entries(res.headers).map(([name, value]) => [name, String(value)])
+            ),
             ms: performance.now() - started,
           })
         )
@@ -71,10 +76,18 @@ export function rawExchange(message: string, body = '', timeoutMs = 5000): Promi
       clearTimeout(timer)
       const text = Buffer.concat(chunks).toString('utf8')
       const [headerBlock, ...rest] = text.split('\r\n\r\n')
+      const headers = Object.fromEntries(
+        headerBlock
+          .split('\r\n')
+          .slice(1)
+          .map((line) => line.split(/: */, 2))
+          .map(([name, value]) => [name.toLowerCase(), value ?? ''])
+      )
       resolve({
         status: Number(headerBlock.match(/^HTTP\/1\.[01] (\d{3})/)?.[1] ?? 0),
         text: rest.join('\r\n\r\n'),
-        contentType: headerBlock.match(/^content-type: *(.*)$/im)?.[1] ?? '',
+        contentType: headers['content-type'] ?? '',
+        headers,
         ms: performance.now() - started,
       })
     }
