@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto'
 import { isIPv6 } from 'node:net'
 import { errors as limiterErrors } from '@adonisjs/limiter'
 import limiter from '@adonisjs/limiter/services/main'
+import db from '@adonisjs/lucid/services/db'
 import settings from '#config/setting'
+import { RATE_LIMITS_TABLE } from '#config/limiter'
 import ServiceUnavailableException from '#exceptions/service_unavailable_exception'
 
 type Rule = { requests: number; window: number; block: number }
@@ -183,3 +185,27 @@ export async function clearLimits(targets: { emails: string[]; ips: string[] }) 
   await Promise.all(cleared.map(remove))
 }
 
+/**
+ * Deletes expired counters from the database store, `batchSize` rows per
+ * statement, and returns how many went. The store never deletes a row on
+ * its own (an expired row is only reset when its key is counted again), so
+ * without this the table keeps one row per address and email ever seen.
+ * A row counted again while this runs is kept: the expiry is checked again
+ * on the row being deleted. Redis and memory entries expire by themselves:
+ * returns 0 for those stores.
+ */
+export async function pruneExpiredLimits(batchSize = 5000) {
+  if (limiter.config.default !== 'database') return 0
+  let total = 0
+  while (true) {
+    const now = Date.now()
+    const { rowCount } = await db.rawQuery(
+      `delete from ${RATE_LIMITS_TABLE} where expire <= ? and key in (
+         select key from ${RATE_LIMITS_TABLE} where expire <= ? limit ?
+       )`,
+      [now, now, batchSize]
+    )
+    total += rowCount ?? 0
+    if (!rowCount || rowCount < batchSize) return total
+  }
+}
