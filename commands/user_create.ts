@@ -3,17 +3,21 @@ import vine from '@vinejs/vine'
 import { BaseCommand, args, flags } from '@adonisjs/core/ace'
 import type { CommandOptions } from '@adonisjs/core/types/ace'
 import { email, newPassword } from '#validators/fields'
+import { roleMessages, roleNames } from '#validators/admin_validator'
+import { readFirstLine, validateForCommand } from '#services/operator_input'
 
 const validator = vine.create({
   email: email(),
   password: newPassword(),
-  roles: vine.array(vine.string().regex(/^[a-z][a-z0-9_-]{0,31}$/)).minLength(1),
+  roles: roleNames().minLength(1),
 })
+validator.messagesProvider = roleMessages
 
 /**
  * The only way to make the first admin: there are no default accounts.
- * The password is prompted for (hidden) on a terminal, or read from stdin
- * when piped, so it never appears in the process list or shell history.
+ * The password is prompted for twice (hidden) on a terminal, or read from
+ * the first line of stdin when piped, so it never appears in the process
+ * list or shell history.
  */
 export default class UserCreate extends BaseCommand {
   static commandName = 'user:create'
@@ -32,42 +36,49 @@ export default class UserCreate extends BaseCommand {
 
   async run() {
     const { default: User } = await import('#models/user')
-    const password = process.stdin.isTTY
-      ? await this.prompt.secure('Password for the new user')
-      : await readStdin()
+    const password = await this.#readPassword()
+    if (password === undefined) return
 
-    const [error, input] = await validator.tryValidate({
+    const input = await validateForCommand(this, validator, {
       email: this.email,
       password,
       roles: this.role,
     })
-    if (error) {
-      for (const message of error.messages)
-        this.logger.error(`${message.field}: ${message.message}`)
-      this.exitCode = 1
-      return
-    }
+    if (!input) return
     if (await User.findBy('email', input.email)) {
       this.logger.error(`A user with the email ${input.email} already exists`)
       this.exitCode = 1
       return
     }
+    /**
+     * One instant for every timestamp: a confirmation cannot predate the
+     * account it confirms.
+     */
+    const now = DateTime.utc()
     const user = await User.create({
       email: input.email,
       password: input.password,
       roles: [...new Set(input.roles)],
-      emailVerifiedAt: this.verified ? DateTime.utc() : null,
+      createdAt: now,
+      updatedAt: now,
+      emailVerifiedAt: this.verified ? now : null,
     })
     this.logger.success(
       `Created user #${user.id} ${user.email} with roles ${user.roles.join(', ')}`
     )
   }
-}
 
-async function readStdin() {
-  const chunks: Buffer[] = []
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks)
-    .toString('utf8')
-    .replace(/\r?\n$/, '')
+  /**
+   * On a terminal, asks twice and refuses a mismatch; piped, takes the
+   * first line of stdin.
+   */
+  async #readPassword() {
+    if (!process.stdin.isTTY) return readFirstLine(process.stdin)
+    const password = await this.prompt.secure('Password for the new user')
+    const confirmation = await this.prompt.secure('Repeat the password')
+    if (password === confirmation) return password
+    this.logger.error('The two passwords differ; nothing was created')
+    this.exitCode = 1
+    return undefined
+  }
 }

@@ -7,12 +7,20 @@ import { defineConfig, stores } from '@adonisjs/limiter'
  * atomically, so limits hold across processes and concurrent requests.
  * The limits themselves are in config/setting.ts.
  */
+export const RATE_LIMITS_TABLE = 'rate_limits'
+
 const limiterConfig = defineConfig({
   default: env.get('LIMITER_STORE', 'database'),
   stores: {
     database: stores.database({
-      tableName: 'rate_limits',
+      tableName: RATE_LIMITS_TABLE,
       connectionName: 'postgres',
+      /**
+       * Off: its timer would run an unbatched DELETE, as a named prepared
+       * statement (refused behind a transaction-mode pooler), from every
+       * limiter of every process. `node ace limits:prune` deletes expired
+       * rows in batches instead, from cron.
+       */
       clearExpiredByTimeout: false,
     }),
     redis: stores.redis({

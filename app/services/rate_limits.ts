@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto'
 import { isIPv6 } from 'node:net'
 import { errors as limiterErrors } from '@adonisjs/limiter'
 import limiter from '@adonisjs/limiter/services/main'
+import db from '@adonisjs/lucid/services/db'
 import settings from '#config/setting'
+import { RATE_LIMITS_TABLE } from '#config/limiter'
 import ServiceUnavailableException from '#exceptions/service_unavailable_exception'
 
 type Rule = { requests: number; window: number; block: number }
@@ -74,17 +76,52 @@ function use(rule: Rule) {
 }
 
 /**
+ * Every bucket, as the rule that counts it and its key in the store. Counting
+ * and clearing both go through here, so `limits:clear` deletes exactly the
+ * keys the counters use.
+ */
+const buckets = {
+  signinIp: (ip: string) => ({
+    rule: settings.rateLimits.signin.perIp,
+    key: `signin:ip:${digest(clientBucket(ip))}`,
+  }),
+  signinEmail: (email: string) => ({
+    rule: settings.rateLimits.signin.perEmail,
+    key: `signin:email:${digest(email)}`,
+  }),
+  signinIpEmail: (ip: string, email: string) => ({
+    rule: settings.rateLimits.signin.perIpEmail,
+    key: `signin:ip_email:${digest(clientBucket(ip), email)}`,
+  }),
+  mailIp: (ip: string) => ({
+    rule: settings.rateLimits.mail.perIp,
+    key: `mail:ip:${digest(clientBucket(ip))}`,
+  }),
+  mailEmail: (email: string) => ({
+    rule: settings.rateLimits.mail.perEmail,
+    key: `mail:email:${digest(email)}`,
+  }),
+  tokenIp: (ip: string) => ({
+    rule: settings.rateLimits.tokens.perIp,
+    key: `token:ip:${digest(clientBucket(ip))}`,
+  }),
+}
+
+type Bucket = { rule: Rule; key: string }
+
+const consume = ({ rule, key }: Bucket) => use(rule).consume(key)
+const remove = ({ rule, key }: Bucket) => use(rule).delete(key)
+
+/**
  * Counts a sign-in attempt against the client's address, the email, and
  * the pair. Throws 429 (with Retry-After) when any of them is used up, in
  * which case no password is checked.
  */
 export async function countSigninAttempt(ip: string, email: string) {
-  const bucket = clientBucket(ip)
-  const signin = settings.rateLimits.signin
   await counted([
-    use(signin.perIp).consume(`signin:ip:${digest(bucket)}`),
-    use(signin.perEmail).consume(`signin:email:${digest(email)}`),
-    use(signin.perIpEmail).consume(`signin:ip_email:${digest(bucket, email)}`),
+    consume(buckets.signinIp(ip)),
+    consume(buckets.signinEmail(email)),
+    consume(buckets.signinIpEmail(ip, email)),
   ])
 }
 
@@ -95,12 +132,11 @@ export async function countSigninAttempt(ip: string, email: string) {
  * cannot reset the count for guesses at another (SECURITY.md R2).
  */
 export async function forgiveSigninAttempt(ip: string, email: string) {
-  const bucket = clientBucket(ip)
-  const signin = settings.rateLimits.signin
+  const perIp = buckets.signinIp(ip)
   await counted([
-    use(signin.perIp).decrement(`signin:ip:${digest(bucket)}`),
-    use(signin.perEmail).delete(`signin:email:${digest(email)}`),
-    use(signin.perIpEmail).delete(`signin:ip_email:${digest(bucket, email)}`),
+    use(perIp.rule).decrement(perIp.key),
+    remove(buckets.signinEmail(email)),
+    remove(buckets.signinIpEmail(ip, email)),
   ])
 }
 
@@ -109,11 +145,7 @@ export async function forgiveSigninAttempt(ip: string, email: string) {
  * client's address and the target email.
  */
 export async function countMailRequest(ip: string, email: string) {
-  const mail = settings.rateLimits.mail
-  await counted([
-    use(mail.perIp).consume(`mail:ip:${digest(clientBucket(ip))}`),
-    use(mail.perEmail).consume(`mail:email:${digest(email)}`),
-  ])
+  await counted([consume(buckets.mailIp(ip)), consume(buckets.mailEmail(email))])
 }
 
 /**
@@ -121,9 +153,7 @@ export async function countMailRequest(ip: string, email: string) {
  * client's address.
  */
 export async function countTokenAttempt(ip: string) {
-  await counted(
-    use(settings.rateLimits.tokens.perIp).consume(`token:ip:${digest(clientBucket(ip))}`)
-  )
+  await counted(consume(buckets.tokenIp(ip)))
 }
 
 /**
@@ -131,5 +161,51 @@ export async function countTokenAttempt(ip: string) {
  * sign-in bucket: a stolen token must not become a password oracle.
  */
 export async function countPasswordCheck(email: string) {
-  await counted(use(settings.rateLimits.signin.perEmail).consume(`signin:email:${digest(email)}`))
+  await counted(consume(buckets.signinEmail(email)))
+}
+
+/**
+ * Deletes the counters (and any block) of the given canonical emails and
+ * client addresses in the configured store: every bucket keyed by one of
+ * them, and the sign-in bucket of each address + email pair given. An IPv6
+ * address clears its whole /64, as counting does. Keys are hashed, so a
+ * pair bucket can only be found when both halves are given.
+ *
+ * Store errors are thrown as they are (the caller is an operator).
+ */
+export async function clearLimits(targets: { emails: string[]; ips: string[] }) {
+  const cleared: Bucket[] = []
+  for (const email of targets.emails) {
+    cleared.push(buckets.signinEmail(email), buckets.mailEmail(email))
+  }
+  for (const ip of targets.ips) {
+    cleared.push(buckets.signinIp(ip), buckets.mailIp(ip), buckets.tokenIp(ip))
+    for (const email of targets.emails) cleared.push(buckets.signinIpEmail(ip, email))
+  }
+  await Promise.all(cleared.map(remove))
+}
+
+/**
+ * Deletes expired counters from the database store, `batchSize` rows per
+ * statement, and returns how many went. The store never deletes a row on
+ * its own (an expired row is only reset when its key is counted again), so
+ * without this the table keeps one row per address and email ever seen.
+ * A row counted again while this runs is kept: the expiry is checked again
+ * on the row being deleted. Redis and memory entries expire by themselves:
+ * returns 0 for those stores.
+ */
+export async function pruneExpiredLimits(batchSize = 5000) {
+  if (limiter.config.default !== 'database') return 0
+  let total = 0
+  while (true) {
+    const now = Date.now()
+    const { rowCount } = await db.rawQuery(
+      `delete from ${RATE_LIMITS_TABLE} where expire <= ? and key in (
+         select key from ${RATE_LIMITS_TABLE} where expire <= ? limit ?
+       )`,
+      [now, now, batchSize]
+    )
+    total += rowCount ?? 0
+    if (!rowCount || rowCount < batchSize) return total
+  }
 }

@@ -31,8 +31,19 @@ export const resetPasswordValidator = vine.create({
   password: newPassword(),
 })
 
+/**
+ * A sign-in's device name, shown in the session list. Some mobile
+ * platforms send an empty one: empty, blank and null all mean "no name"
+ * (`null`), never a 422 that fails the whole sign-in.
+ */
+const deviceName = () =>
+  storedText(100)
+    .nullable()
+    .optional()
+    .transform((value) => (value ? value : null))
+
 export const signinValidator = vine.create({
   email: email(),
   password: presentedPassword(),
-  deviceName: storedText(100).minLength(1).optional(),
+  deviceName: deviceName(),
 })

@@ -252,6 +252,8 @@ test.group('Security | odd input', (group) => {
       for (const route of routes) {
         for (const field of Object.keys(route.body)) {
           for (const value of odd) {
+            // An empty device name is a valid "no name" (README), not an odd value.
+            if (field === 'deviceName' && value === '') continue
             const label = `${route.method.toUpperCase()} ${route.path} ${field}=${describe(value)}`
             let request = client[route.method](`${API}${route.path}`)
             if (route.token) request = request.bearerToken(route.token)

@@ -210,6 +210,33 @@ test.group('Admin | users', (group) => {
     assert.deepEqual(stored.roles, ['user'])
   })
 
+  test('says what a role name may contain instead of naming the item by its index', async ({
+    client,
+    assert,
+  }) => {
+    const { token } = await admin(client)
+    const target = await createUser()
+
+    const response = await client
+      .put(`${USERS}/${target.id}/roles`)
+      .bearerToken(token)
+      .json({ roles: ['user', 'Admin!', 42] })
+
+    response.assertStatus(422)
+    const errors: Array<{ field: string; message: string; rule: string }> = response.body().errors
+    assert.deepEqual(
+      errors.map((entry) => [entry.field, entry.rule]),
+      [
+        ['roles.1', 'regex'],
+        ['roles.2', 'string'],
+      ]
+    )
+    assert.match(errors[0].message, /role name starts with a lowercase letter/)
+    assert.include(errors[0].message, 'digits, "_" or "-"')
+    assert.match(errors[1].message, /role name/)
+    for (const entry of errors) assert.notMatch(entry.message, /\b[0-9] field\b/)
+  })
+
   test('answers 404 e_row_not_found for an unknown user id', async ({ client, assert }) => {
     const { token } = await admin(client)
 

@@ -79,6 +79,24 @@ test.group('Auth | signin', (group) => {
     assert.equal(sessions.body().data[0].name, 'Pixel 9')
   })
 
+  test('signs in with an empty, blank or null deviceName as a session without a name', async ({
+    client,
+    assert,
+  }) => {
+    const user = await createUser()
+
+    for (const deviceName of ['', '   ', null]) {
+      const response = await client
+        .post(SIGNIN)
+        .json({ email: user.email, password: PASSWORD, deviceName })
+      response.assertStatus(200)
+    }
+
+    const rows = await tokenRows(user.id, 'access')
+    assert.lengthOf(rows, 3)
+    for (const row of rows) assert.isNull(row.name)
+  })
+
   test('answers 400 e_invalid_credentials with one body for an unknown email and a wrong password', async ({
     client,
     assert,

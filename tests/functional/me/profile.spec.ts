@@ -85,6 +85,19 @@ test.group('Me | profile', (group) => {
     assert.equal(stored.name, 'Kept')
   })
 
+  test('clears the name with null', async ({ client, assert }) => {
+    const { user, token } = await signedInUser(client, { name: 'To Be Cleared' })
+
+    const response = await client.patch(ME).bearerToken(token).json({ name: null })
+
+    response.assertStatus(200)
+    assert.isNull(response.body().data.name)
+    const stored = await User.findOrFail(user.id)
+    assert.isNull(stored.name)
+    const me = await client.get(ME).bearerToken(token)
+    assert.isNull(me.body().data.name)
+  })
+
   test('accepts a name of exactly 100 characters', async ({ client, assert }) => {
     const { user, token } = await signedInUser(client)
     const name = 'n'.repeat(100)
