@@ -56,7 +56,6 @@ export default defineConfig({
     () => import('#start/kernel'),
     () => import('#start/mail'),
     () => import('#start/limiter'),
-    { file: () => import('#start/bench'), environment: ['web'] },
   ],
 
   /*

@@ -9,7 +9,7 @@
 |      `ace migration:run` and seeded set-based: 10,000 and 1,000,000
 |      tokens, users to match, 1,000 real tokens in each;
 |   2. two servers (compiled as `npm start` runs them, NODE_ENV=production,
-|      BENCH_ROUTES=true), one per database;
+|      through bench/server_entry.ts for the benchmark routes), one per database;
 |   3. a warm-up, then every scenario once per round, ROUNDS rounds,
 |      interleaved, with autocannon (no pipelining; 32 connections for
 |      throughput, 1 for latency); signed-in runs pick a pooled token at
@@ -124,7 +124,7 @@ await Promise.all([
 ])
 
 await ensureBuild(appRoot, say)
-say('starting the servers (compiled, production mode, BENCH_ROUTES=true)')
+say('starting the servers (compiled, production mode, with the benchmark routes)')
 const profile = process.env.BENCH_PROFILE
   ? ['--cpu-prof', `--cpu-prof-dir=${join(appRoot, 'tmp/bench-profile')}`]
   : []

@@ -3,6 +3,13 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { freePort } from '#database/embedded_postgres'
 import { SERVER_NODE_ARGS, SERVER_SCRIPT, serverEnv } from '../bin/server_process.ts'
 
+/**
+ * The compiled bench/server_entry.ts, next to the compiled bin/server.ts
+ * (`node ace build` compiles both): the app as `npm start` runs it, plus
+ * the benchmark's routes and counters.
+ */
+const BENCH_SERVER_SCRIPT = SERVER_SCRIPT.replace(/bin\/server\.js$/, 'bench/server_entry.js')
+
 export type QueryStats = {
   requests: number
   total: number
@@ -43,7 +50,7 @@ export type Server = {
 }
 
 /**
- * Starts the compiled server (SERVER_SCRIPT, as `npm start` runs it; the
+ * Starts the compiled server (BENCH_SERVER_SCRIPT: as `npm start` runs it; the
  * caller builds it first with `ensureBuild`) in production mode with the
  * benchmark routes on, and waits until it answers /health/live.
  */
@@ -56,14 +63,13 @@ export async function startServer(options: {
   const port = await freePort()
   const child = spawn(
     process.execPath,
-    [...(options.nodeArgs ?? []), ...SERVER_NODE_ARGS, SERVER_SCRIPT],
+    [...(options.nodeArgs ?? []), ...SERVER_NODE_ARGS, BENCH_SERVER_SCRIPT],
     {
       cwd: options.appRoot,
       env: serverEnv(options.appRoot, {
         ...options.env,
         HOST: '127.0.0.1',
         PORT: String(port),
-        BENCH_ROUTES: 'true',
       }),
       stdio: ['ignore', 'pipe', 'pipe'],
     }

@@ -96,12 +96,4 @@ export default await Env.create(new URL('../', import.meta.url), {
   ARGON2_PARALLELISM: Env.schema.number.optional(),
   HASH_CONCURRENCY: Env.schema.number.optional(),
   HASH_QUEUE_LIMIT: Env.schema.number.optional(),
-
-  /*
-  |----------------------------------------------------------
-  | `npm run bench` only: baseline routes and a query counter
-  | (start/bench.ts). Never set it on a real deployment.
-  |----------------------------------------------------------
-  */
-  BENCH_ROUTES: Env.schema.boolean.optional(),
 })

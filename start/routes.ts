@@ -10,6 +10,7 @@
 
 import router from '@adonisjs/core/services/router'
 import { middleware } from '#start/kernel'
+import { ROW_ID } from '#modules/tokens/token_format'
 
 const HealthController = () => import('#controllers/health_controller')
 const NewAccountController = () => import('#controllers/new_account_controller')
@@ -22,8 +23,6 @@ const SessionController = () => import('#controllers/session_controller')
 const AdminUserController = () => import('#controllers/admin/user_controller')
 const AdminUserRoleController = () => import('#controllers/admin/user_role_controller')
 const AdminUserSessionController = () => import('#controllers/admin/user_session_controller')
-
-const ID = /^[1-9]\d{0,15}$/
 
 router.get('/health/live', [HealthController, 'live'])
 router.get('/health/ready', [HealthController, 'ready'])
@@ -54,7 +53,7 @@ router
         router.patch('me', [ProfileController, 'update'])
         router.put('me/password', [PasswordController, 'update'])
         router.get('me/sessions', [SessionController, 'index'])
-        router.delete('me/sessions/:id', [SessionController, 'destroy']).where('id', ID)
+        router.delete('me/sessions/:id', [SessionController, 'destroy']).where('id', ROW_ID)
         router.delete('me/sessions', [SessionController, 'destroyOthers'])
       })
       .use(middleware.auth())
@@ -65,8 +64,10 @@ router
     router
       .group(() => {
         router.get('users', [AdminUserController, 'index'])
-        router.put('users/:id/roles', [AdminUserRoleController, 'update']).where('id', ID)
-        router.delete('users/:id/sessions', [AdminUserSessionController, 'destroy']).where('id', ID)
+        router.put('users/:id/roles', [AdminUserRoleController, 'update']).where('id', ROW_ID)
+        router
+          .delete('users/:id/sessions', [AdminUserSessionController, 'destroy'])
+          .where('id', ROW_ID)
       })
       .prefix('admin')
       .as('admin')

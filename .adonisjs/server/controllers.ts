@@ -10,7 +10,6 @@ export const controllers = {
     UserRole: () => import('#controllers/admin/user_role_controller'),
     UserSession: () => import('#controllers/admin/user_session_controller'),
   },
-  Bench: () => import('#controllers/bench_controller'),
   EmailVerification: () => import('#controllers/email_verification_controller'),
   Health: () => import('#controllers/health_controller'),
   NewAccount: () => import('#controllers/new_account_controller'),

@@ -6,7 +6,7 @@ import type { ApiClient } from '@japa/api-client'
 import settings from '#config/setting'
 import User from '#models/user'
 import TokenModule, { type TokenType } from '#modules/token_module'
-import { boundedArgon } from '#config/hash'
+import passwordHasher from '#services/password_hasher'
 import { recordSecret } from '#tests/helpers/secret_recorder'
 
 export const PASSWORD = 'correct horse battery staple'
@@ -145,7 +145,7 @@ export async function tokenModule() {
  * ran. Used to prove that work was (or was not) done.
  */
 export function hasher() {
-  return boundedArgon
+  return passwordHasher
 }
 
 /**
@@ -153,9 +153,9 @@ export function hasher() {
  * started, with its result.
  */
 export async function countHashes<T>(work: () => Promise<T>): Promise<[number, T]> {
-  const before = boundedArgon.operations
+  const before = passwordHasher.operations
   const result = await work()
-  return [boundedArgon.operations - before, result]
+  return [passwordHasher.operations - before, result]
 }
 
 /**

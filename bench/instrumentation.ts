@@ -1,10 +1,10 @@
 /*
 |--------------------------------------------------------------------------
-| Benchmark-only routes (`npm run bench`)
+| Benchmark-only routes and counters (`npm run bench`)
 |--------------------------------------------------------------------------
 |
-| Registered only when BENCH_ROUTES=true, which bench/run.ts sets on the
-| server it starts; a normal boot (and every test) has none of this.
+| Loaded by bench/server_entry.ts, the entry point of the servers the
+| benchmark starts; the shipped app (bin/server.ts) never loads it.
 |
 | - a query counter around pg.Client#query, so round trips per request are
 |   counted by the server itself rather than reasoned about;
@@ -18,8 +18,8 @@
 import { subscribe } from 'node:diagnostics_channel'
 import pg from 'pg'
 import router from '@adonisjs/core/services/router'
-import env from '#start/env'
 import settings from '#config/setting'
+import { ROW_ID } from '#modules/tokens/token_format'
 
 /**
  * HTTP requests received and queries sent to PostgreSQL since boot. `touches` are the TokenModule's
@@ -60,24 +60,22 @@ function record(config: unknown, values: unknown) {
   }
 }
 
-if (env.get('BENCH_ROUTES')) {
-  subscribe('http.server.request.start', (message) => {
-    const { request } = message as { request: { url?: string } }
-    if (!request.url?.startsWith('/_bench/stats')) queryStats.requests++
-  })
-  const query = pg.Client.prototype.query as (...args: unknown[]) => unknown
-  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-    record(args[0], args[1])
-    return query.apply(this, args)
-  } as typeof pg.Client.prototype.query
+subscribe('http.server.request.start', (message) => {
+  const { request } = message as { request: { url?: string } }
+  if (!request.url?.startsWith('/_bench/stats')) queryStats.requests++
+})
+const query = pg.Client.prototype.query as (...args: unknown[]) => unknown
+pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+  record(args[0], args[1])
+  return query.apply(this, args)
+} as typeof pg.Client.prototype.query
 
-  const BenchController = () => import('#controllers/bench_controller')
-  router
-    .group(() => {
-      router.get('users/:id', [BenchController, 'baseline']).where('id', /^[1-9]\d{0,15}$/)
-      router.get('stock/me', [BenchController, 'stock'])
-      router.get('direct/me', [BenchController, 'direct'])
-      router.get('stats', [BenchController, 'stats'])
-    })
-    .prefix('/_bench')
-}
+const BenchController = () => import('#bench/bench_controller')
+router
+  .group(() => {
+    router.get('users/:id', [BenchController, 'baseline']).where('id', ROW_ID)
+    router.get('stock/me', [BenchController, 'stock'])
+    router.get('direct/me', [BenchController, 'direct'])
+    router.get('stats', [BenchController, 'stats'])
+  })
+  .prefix('/_bench')

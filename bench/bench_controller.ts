@@ -4,16 +4,17 @@ import type { HttpContext } from '@adonisjs/core/http'
 import db from '@adonisjs/lucid/services/db'
 import type pg from 'pg'
 import settings from '#config/setting'
-import { boundedArgon } from '#config/hash'
+import passwordHasher from '#services/password_hasher'
 import User, { serializeProfile } from '#models/user'
 import TokenModule from '#modules/token_module'
-import { queryStats } from '#start/bench'
-
-import { UNAUTHORIZED_BODY as UNAUTHORIZED } from '#middleware/auth_middleware'
+import { UNAUTHORIZED_BODY as UNAUTHORIZED } from '#exceptions/unauthorized'
+import { queryStats } from '#bench/instrumentation'
+import { stockAccessTokens } from '#bench/stock_provider'
 
 /**
- * Routes for `npm run bench` only (registered by start/bench.ts when
- * BENCH_ROUTES=true): the yardsticks `/api/v1/me` is measured against.
+ * Routes for `npm run bench` only (registered by bench/instrumentation.ts
+ * in the benchmark's own server): the yardsticks `/api/v1/me` is measured
+ * against.
  */
 @inject()
 export default class BenchController {
@@ -80,7 +81,7 @@ export default class BenchController {
     if (scheme?.toLowerCase() !== 'bearer' || !value || rest.length > 0) {
       return response.unauthorized(UNAUTHORIZED)
     }
-    const token = await this.tokens.providers.access.verify(new Secret(value))
+    const token = await stockAccessTokens.verify(new Secret(value))
     if (!token) return response.unauthorized(UNAUTHORIZED)
     const user = await User.find(token.tokenableId)
     if (!user) return response.unauthorized(UNAUTHORIZED)
@@ -94,7 +95,7 @@ export default class BenchController {
   async stats() {
     return {
       queries: { ...queryStats },
-      hashOperations: boundedArgon.operations,
+      hashOperations: passwordHasher.operations,
       hashing: settings.hashing,
       lastUsedInterval: settings.tokens.lastUsedInterval,
       memory: process.memoryUsage(),
