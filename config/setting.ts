@@ -16,6 +16,7 @@ import { isIP } from 'node:net'
 import { availableParallelism } from 'node:os'
 import string from '@adonisjs/core/helpers/string'
 import env from '#start/env'
+import { ROLE_NAME } from '#services/role_names'
 
 /**
  * Raised at boot for a setting that is present but unusable.
@@ -90,7 +91,7 @@ function roleLimits(setting: string, variable: string) {
   for (const pair of raw.split(',').filter((part) => part.trim() !== '')) {
     const [role, value] = pair.split(':').map((part) => part.trim())
     const limit = Number(value)
-    if (!role || !/^[a-z][a-z0-9_-]{0,31}$/.test(role) || !Number.isInteger(limit) || limit < 1) {
+    if (!role || !ROLE_NAME.test(role) || !Number.isInteger(limit) || limit < 1) {
       throw new InvalidSettingError(setting, variable, `expected "role:limit,…", got "${pair}"`)
     }
     limits[role] = limit

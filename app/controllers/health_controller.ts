@@ -16,6 +16,12 @@ function withTimeout<T>(work: Promise<T>) {
 
 /**
  * Liveness (the process answers) and readiness (its dependencies answer).
+ *
+ * Written by hand rather than with `@adonisjs/core/health` and Lucid's
+ * `DbCheck`: those run each check with no time bound, so a frozen
+ * PostgreSQL (SECURITY.md F1) would hang the probe a load balancer waits
+ * on, and their report is not API.md's `{ data }` / `{ errors }` shape.
+ * Each probe here gives up after READY_TIMEOUT_MS.
  */
 export default class HealthController {
   async live() {

@@ -3,7 +3,10 @@ import router from '@adonisjs/core/services/router'
 import { errors as vineErrors } from '@vinejs/vine'
 import { errors as limiterErrors } from '@adonisjs/limiter'
 import { ExceptionHandler, type HttpContext } from '@adonisjs/core/http'
-import ServiceUnavailableException from '#exceptions/service_unavailable_exception'
+import ServiceUnavailableException, {
+  isUnavailableError,
+} from '#exceptions/service_unavailable_exception'
+import { UNAUTHORIZED_MESSAGE } from '#exceptions/unauthorized'
 
 type ErrorEntry = { code: string; message: string; field?: string; rule?: string }
 
@@ -11,51 +14,6 @@ type Rendered = {
   status: number
   errors: ErrorEntry[]
   headers?: Record<string, string | number>
-}
-
-/**
- * PostgreSQL SQLSTATE classes and codes that mean "the database cannot
- * serve this now", not "this request is wrong": connection exceptions,
- * resource exhaustion, shutdowns, cancelled statements (timeouts),
- * serialization failures and deadlocks.
- */
-const UNAVAILABLE_SQLSTATE = /^(08|53|57|58)|^40001$|^40P01$/
-const UNAVAILABLE_ERRNO = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENOTFOUND',
-])
-
-/**
- * True for errors that come from a dependency being down or slow: the
- * database, its pool, or the limiter store. Those answer 503 with
- * Retry-After instead of 500 (SECURITY.md F1, F3).
- */
-export function isUnavailableError(error: any): boolean {
-  if (!error || typeof error !== 'object') return false
-  if (error instanceof ServiceUnavailableException) return true
-  const name = String(error.name ?? '')
-  const message = String(error.message ?? '')
-  const code = typeof error.code === 'string' ? error.code : ''
-  if (
-    name === 'KnexTimeoutError' ||
-    name === 'TimeoutError' ||
-    name === 'MaxRetriesPerRequestError'
-  )
-    return true
-  if (UNAVAILABLE_SQLSTATE.test(code) && typeof error.severity === 'string') return true
-  if (UNAVAILABLE_ERRNO.has(code)) return true
-  if (
-    /Connection terminated|connection timeout|Query read timeout|Transaction query already complete|timeout exceeded when trying to connect|Client has encountered a connection error|Connection is closed|enableOfflineQueue|Stream isn't writeable|Command timed out/i.test(
-      message
-    )
-  ) {
-    return true
-  }
-  return error.cause ? isUnavailableError(error.cause) : false
 }
 
 /**
@@ -172,7 +130,7 @@ export default class HttpExceptionHandler extends ExceptionHandler {
       case 'E_ROW_NOT_FOUND':
         return 'Resource not found'
       case 'E_UNAUTHORIZED_ACCESS':
-        return 'Unauthorized access'
+        return UNAUTHORIZED_MESSAGE
       case 'E_INVALID_CREDENTIALS':
         return 'Invalid email or password'
       case 'E_REQUEST_ENTITY_TOO_LARGE':
@@ -196,24 +154,62 @@ export default class HttpExceptionHandler extends ExceptionHandler {
     ctx.response.status(rendered.status).send({ errors: rendered.errors })
   }
 
-  async report(error: any, ctx: HttpContext) {
-    const rendered = this.render(error, ctx)
-    if (rendered.status < 500) return
-    const details = {
-      status: rendered.status,
+  /**
+   * Only server-side failures are logged: a 4xx is the client's business
+   * and its request may carry what must never reach a log (R5).
+   */
+  protected shouldReport(error: { status: number }) {
+    return error.status >= 500
+  }
+
+  /**
+   * A dependency that is down (503) is a warning; anything else an error.
+   */
+  protected getErrorLogLevel(error: { status: number }) {
+    return error.status === 503 ? 'warn' : 'error'
+  }
+
+  protected context(ctx: HttpContext) {
+    return {
       method: ctx.request.method(),
       route: ctx.route?.pattern ?? ctx.request.url(),
       requestId: ctx.request.id(),
-      err: {
-        name: error?.name,
-        code: error?.code,
-        message: summary(error),
-        stack: app.inProduction ? undefined : redactedStack(error),
-      },
     }
-    if (rendered.status === 503) ctx.logger.warn(details, 'dependency unavailable')
-    else ctx.logger.error(details, 'unhandled error')
   }
+
+  /**
+   * The framework's `report()`, which would log the whole error (its
+   * message can carry SQL and bindings), with the error first reduced to
+   * what may be logged: name, code, the driver's message without the SQL,
+   * and outside production the stack frames. The status is classified
+   * here without rendering a body.
+   */
+  async report(error: any, ctx: HttpContext) {
+    const status = isClientError(error) ? 400 : isUnavailableError(error) ? 503 : 500
+    if (!this.shouldReport({ status })) return
+    const err = {
+      name: error?.name,
+      code: error?.code,
+      message: summary(error),
+      stack: app.inProduction ? undefined : redactedStack(error),
+    }
+    ctx.logger.log(
+      this.getErrorLogLevel({ status }),
+      { status, err, ...this.context(ctx) },
+      status === 503 ? 'dependency unavailable' : 'unhandled error'
+    )
+  }
+}
+
+/**
+ * An error the client caused, answered 4xx (see `render`).
+ */
+function isClientError(error: any) {
+  if (error instanceof vineErrors.E_VALIDATION_ERROR) return true
+  if (error instanceof limiterErrors.E_TOO_MANY_REQUESTS) return true
+  if (isUnreadableBody(error)) return true
+  const status = Number(error?.status)
+  return Number.isInteger(status) && status >= 400 && status < 500
 }
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE']

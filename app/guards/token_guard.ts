@@ -1,10 +1,11 @@
-import { errors, symbols } from '@adonisjs/auth'
+import { symbols } from '@adonisjs/auth'
 import type { AccessToken } from '@adonisjs/auth/access_tokens'
 import type { AuthClientResponse, GuardContract } from '@adonisjs/auth/types'
 import type { HttpContext } from '@adonisjs/core/http'
 import type TokenModule from '#modules/token_module'
 import type { Authentication } from '#modules/token_module'
 import type { Profile } from '#models/user'
+import { unauthorizedAccess } from '#exceptions/unauthorized'
 import type User from '#models/user'
 
 export type AuthenticatedUser = User & { currentAccessToken: AccessToken }
@@ -88,9 +89,7 @@ export default class TokenGuard implements GuardContract<AuthenticatedUser> {
   }
 
   #unauthorized() {
-    return new errors.E_UNAUTHORIZED_ACCESS('Unauthorized access', {
-      guardDriverName: this.driverName,
-    })
+    return unauthorizedAccess()
   }
 }
 

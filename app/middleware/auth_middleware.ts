@@ -1,14 +1,7 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import type { NextFn } from '@adonisjs/core/types/http'
 import AuthorizationException from '#exceptions/authorization_exception'
-
-/**
- * The body of every 401, as the exception handler renders
- * `E_UNAUTHORIZED_ACCESS` (API.md).
- */
-export const UNAUTHORIZED_BODY = Object.freeze({
-  errors: [Object.freeze({ code: 'E_UNAUTHORIZED_ACCESS', message: 'Unauthorized access' })],
-})
+import { UNAUTHORIZED_BODY } from '#exceptions/unauthorized'
 
 /**
  * `auth()` lets through requests with a valid access token (401

@@ -10,6 +10,8 @@ import { resetPasswordLink, verifyEmailLink } from '#services/links'
 import { inTransaction } from '#services/transactions'
 import background from '#services/background'
 import InvalidTokenException from '#exceptions/invalid_token_exception'
+import WrongCurrentPasswordException from '#exceptions/wrong_current_password_exception'
+import { unauthorizedAccess } from '#exceptions/unauthorized'
 import VerifyEmailNotification from '#mails/verify_email_notification'
 import AccountExistsNotification from '#mails/account_exists_notification'
 import ResetPasswordNotification from '#mails/reset_password_notification'
@@ -176,11 +178,26 @@ export default class Accounts {
   }
 
   /**
-   * Password change from a signed-in session: the presented session stays,
-   * every other one (and any pending reset link) is revoked.
+   * Password change from a signed-in session: checks the current password
+   * (read fresh: the signed-in user is loaded without its hash), sets the
+   * new one, and revokes every other session and any pending reset link;
+   * the presented session stays.
+   *
+   * @throws E_UNAUTHORIZED_ACCESS (401) when the account was deleted since
+   *   its token was checked.
+   * @throws WrongCurrentPasswordException (422 on `currentPassword`).
    */
-  async changePassword(user: User, password: string, currentTokenId: string | number) {
-    const passwordHash = await hash.make(password)
+  async changePassword(
+    user: User,
+    input: { currentPassword: string; password: string },
+    currentTokenId: string | number
+  ) {
+    const stored = await User.find(user.id)
+    if (!stored) throw unauthorizedAccess()
+    if (!(await stored.verifyPassword(input.currentPassword))) {
+      throw new WrongCurrentPasswordException()
+    }
+    const passwordHash = await hash.make(input.password)
     await inTransaction(async (trx) => {
       await trx
         .from('users')
@@ -190,6 +207,16 @@ export default class Accounts {
       await this.tokens.revokeAll(user, 'password_reset', { trx })
     })
     await mail.sendLater(new PasswordChangedNotification(user))
+  }
+
+  /**
+   * Sets the signed-in user's profile fields (only what the validator let
+   * through: SECURITY.md A3) and returns the saved user.
+   */
+  async updateProfile(user: User, input: { name: string | null }) {
+    user.name = input.name
+    await user.save()
+    return user
   }
 
   /**

@@ -1,5 +1,5 @@
 import logger from '@adonisjs/core/services/logger'
-import { isUnavailableError } from '#exceptions/handler'
+import { isUnavailableError } from '#exceptions/service_unavailable_exception'
 
 /**
  * Work that follows a response instead of preceding it: issuing the token

@@ -1,10 +1,6 @@
 import vine, { SimpleMessagesProvider } from '@vinejs/vine'
 import { storedText } from '#validators/fields'
-
-/**
- * What a role name may be: the same pattern `SESSION_LIMIT_BY_ROLE` takes.
- */
-export const ROLE_NAME = /^[a-z][a-z0-9_-]{0,31}$/
+import { ROLE_NAME } from '#services/role_names'
 
 /**
  * Messages for the items of `roles`: Vine names an array item by its
