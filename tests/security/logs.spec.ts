@@ -42,7 +42,7 @@ function appLogLines(output: string) {
 }
 
 test.group('Security | nothing secret in logs or error bodies', () => {
-  test('R5: the whole functional suite in production mode at trace level leaks no secret, stack or SQL', async ({
+  test('R5: the functional and security suites in production mode at trace level leak no secret, stack or SQL', async ({
     assert,
     cleanup,
   }) => {
@@ -60,7 +60,7 @@ test.group('Security | nothing secret in logs or error bodies', () => {
     assert.equal(
       run.exitCode,
       0,
-      `the functional suite failed in production mode (output in ${run.outputFile}):\n${failed.join('\n')}`
+      `the suites failed in production mode (output in ${run.outputFile}):\n${failed.join('\n')}`
     )
     assert.equal(run.migrationPrompts, 2, 'one consent prompt to migrate, one to roll back')
 

@@ -689,7 +689,7 @@ test.group('Security | odd input', (group) => {
    * repeated Authorization lines and drops the rest without a word, while a
    * proxy in front may pick the last: the two would then disagree about who
    * is calling. The app already refuses two tokens in one header
-   * (tests/functional/security/abuse.spec.ts); two header lines are the
+   * (tests/security/abuse.spec.ts); two header lines are the
    * same ambiguity.
    */
   test('R4: two Authorization header lines get 401, whichever of them is valid', async ({

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { createWriteStream } from 'node:fs'
+import { createWriteStream, readdirSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import app from '@adonisjs/core/services/app'
@@ -50,7 +50,21 @@ export type FunctionalRun = {
 }
 
 /**
- * Runs `bin/test.ts functional` in a child process in production mode with
+ * Japa `--files` filters for the child run: every functional test, and
+ * every security test but this R5 file itself (which would run forever).
+ */
+function childFileFilters() {
+  const security = readdirSync(app.makePath('tests/security')).filter(
+    (name) => name.endsWith('.spec.ts') && name !== 'logs.spec.ts'
+  )
+  return [
+    '--files=functional/*/*',
+    ...security.map((name) => `--files=security/${name.replace(/\.spec\.ts$/, '')}`),
+  ]
+}
+
+/**
+ * Runs `bin/test.ts functional security` (all but the R5 file) in a child process in production mode with
  * the logger at trace, the R5 recorder on, and every byte of stdout and
  * stderr kept in `<workDir>/output.log`.
  *
@@ -82,7 +96,7 @@ export async function runFunctionalSuiteInProduction(workDir: string, timeoutMs:
 
   const child = spawn(
     process.execPath,
-    ['--import=@poppinss/ts-exec', 'bin/test.ts', 'functional'],
+    ['--import=@poppinss/ts-exec', 'bin/test.ts', 'functional', 'security', ...childFileFilters()],
     { cwd: app.makePath(), env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] }
   )
   const file = createWriteStream(outputFile)
