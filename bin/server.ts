@@ -26,8 +26,16 @@ new Ignitor(APP_ROOT, { importer: IMPORTER })
     app.booting(async () => {
       await import('#start/env')
     })
-    app.listen('SIGTERM', () => app.terminate())
-    app.listenIf(app.managedByPm2, 'SIGINT', () => app.terminate())
+    /**
+     * A stop drains first (app/services/lifecycle.ts): readiness 503, the
+     * requests in flight finished, then exit within a deadline.
+     */
+    const stop = async () => {
+      const { default: lifecycle } = await import('#services/lifecycle')
+      await lifecycle.stop(app)
+    }
+    app.listen('SIGTERM', stop)
+    app.listen('SIGINT', stop)
   })
   .httpServer()
   .start(createHttpServer)

@@ -50,7 +50,8 @@ function duration(
   if (options.nullable && (raw === '0' || raw === 'off')) return null
   let seconds: number
   try {
-    seconds = string.seconds.parse(raw)
+    // the parser refuses a zero duration ("0s"); a zero drain window is one
+    seconds = /^0+\s*[a-z]*$/.test(raw) ? 0 : string.seconds.parse(raw)
   } catch {
     seconds = Number.NaN
   }
@@ -279,6 +280,34 @@ const settings = {
     ),
     queueLimit: integer('hashing.queueLimit', 'HASH_QUEUE_LIMIT', 200, 1, 100000),
   },
+
+  /**
+   * A stop (SIGTERM or SIGINT): for `drainWindow` seconds readiness answers
+   * 503 while requests are still served, so a load balancer polling it
+   * stops sending new ones; then the server stops accepting connections,
+   * finishes the requests in flight and exits. `deadline` bounds the whole
+   * stop, counted from the signal: a longer drain suits a slow balancer,
+   * a shorter deadline a strict orchestrator (Kubernetes waits 30 s by
+   * default). No drain outside production, so a developer's Ctrl-C is
+   * immediate.
+   */
+  shutdown: {
+    drainWindow: requiredDuration(
+      'shutdown.drainWindow',
+      'SHUTDOWN_DRAIN_WINDOW',
+      env.get('NODE_ENV') === 'production' ? '10s' : '0s',
+      0
+    ),
+    deadline: requiredDuration('shutdown.deadline', 'SHUTDOWN_DEADLINE', '30s', 1),
+  },
+}
+
+if (settings.shutdown.drainWindow >= settings.shutdown.deadline) {
+  throw new InvalidSettingError(
+    'shutdown.drainWindow',
+    'SHUTDOWN_DRAIN_WINDOW',
+    `must be shorter than shutdown.deadline (${settings.shutdown.deadline}s)`
+  )
 }
 
 if (passwordMin > passwordMax) {

@@ -2,6 +2,7 @@ import type { HttpContext } from '@adonisjs/core/http'
 import db from '@adonisjs/lucid/services/db'
 import limiter from '@adonisjs/limiter/services/main'
 import redis from '@adonisjs/redis/services/main'
+import lifecycle from '#services/lifecycle'
 
 const READY_TIMEOUT_MS = 2000
 
@@ -15,7 +16,15 @@ function withTimeout<T>(work: Promise<T>) {
 }
 
 /**
- * Liveness (the process answers) and readiness (its dependencies answer).
+ * Liveness (the process answers) and readiness (this instance should get
+ * traffic).
+ *
+ * Ready means: not draining before a stop, and PostgreSQL answers —
+ * without it no route works. The limiter store (Redis) is reported in
+ * `checks` but does not decide: when it is down, sign-in and the other
+ * counted routes fail closed (503) on every instance alike, while
+ * signed-in routes keep working, so taking instances out of a load
+ * balancer would only add an outage (`status: "degraded"`).
  *
  * Written by hand rather than with `@adonisjs/core/health` and Lucid's
  * `DbCheck`: those run each check with no time bound, so a frozen
@@ -29,6 +38,15 @@ export default class HealthController {
   }
 
   async ready({ response }: HttpContext) {
+    if (lifecycle.draining) {
+      return response
+        .status(503)
+        .header('Retry-After', 5)
+        .send({
+          errors: [{ code: 'E_SERVICE_UNAVAILABLE', message: 'This instance is shutting down' }],
+          meta: { checks: { draining: true } },
+        })
+    }
     const checks: Record<string, 'ok' | 'down'> = {}
     const probes: Record<string, () => Promise<unknown>> = {
       database: () => db.rawQuery('select 1'),
@@ -43,8 +61,7 @@ export default class HealthController {
         )
       })
     )
-    const ready = Object.values(checks).every((state) => state === 'ok')
-    if (!ready) {
+    if (checks.database !== 'ok') {
       return response
         .status(503)
         .header('Retry-After', 5)
@@ -53,6 +70,7 @@ export default class HealthController {
           meta: { checks },
         })
     }
-    return { data: { status: 'ready', checks } }
+    const degraded = Object.values(checks).some((state) => state !== 'ok')
+    return { data: { status: degraded ? 'degraded' : 'ready', checks } }
   }
 }

@@ -1,5 +1,6 @@
 import type { HttpContext } from '@adonisjs/core/http'
 import type { NextFn } from '@adonisjs/core/types/http'
+import lifecycle from '#services/lifecycle'
 
 /**
  * What every response of the API carries, set before anything else runs so
@@ -10,13 +11,16 @@ import type { NextFn } from '@adonisjs/core/types/http'
  *   OWASP ASVS 5.0 V14.3);
  * - `Vary: Origin`: the CORS headers depend on the request's Origin, so a
  *   shared cache must not serve one origin's answer to another (R6; Fetch
- *   standard, "CORS protocol and HTTP caches").
+ *   standard, "CORS protocol and HTTP caches");
+ * - `Connection: close` while the process drains before a stop, so
+ *   keep-alive clients move to another instance.
  */
 export default class ResponseDefaultsMiddleware {
   async handle({ request, response }: HttpContext, next: NextFn) {
     request.request.headers.accept = 'application/json'
     response.header('Cache-Control', 'no-store')
     response.header('Vary', 'Origin')
+    if (lifecycle.draining) response.header('Connection', 'close')
     return next()
   }
 }
