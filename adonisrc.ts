@@ -56,6 +56,7 @@ export default defineConfig({
     () => import('#start/kernel'),
     () => import('#start/mail'),
     () => import('#start/limiter'),
+    { file: () => import('#start/observability'), environment: ['web', 'test'] },
   ],
 
   /*

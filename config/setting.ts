@@ -65,6 +65,18 @@ function duration(
   return Math.floor(seconds)
 }
 
+function metricsToken() {
+  const token = env.get('METRICS_TOKEN')?.release()
+  if (token !== undefined && token.length < 16) {
+    throw new InvalidSettingError(
+      'observability.metricsToken',
+      'METRICS_TOKEN',
+      'expected at least 16 characters (a random secret)'
+    )
+  }
+  return token ?? null
+}
+
 function requiredDuration(setting: string, variable: string, fallback: string, min: number) {
   return duration(setting, variable, fallback, { min }) as number
 }
@@ -279,6 +291,18 @@ const settings = {
       64
     ),
     queueLimit: integer('hashing.queueLimit', 'HASH_QUEUE_LIMIT', 200, 1, 100000),
+  },
+
+  /**
+   * What operators see. The access log is one line per request (method,
+   * route pattern, status, milliseconds, request id; never a body, query
+   * or header), at level info. Prometheus metrics are served at
+   * `GET /metrics` only to `Authorization: Bearer <METRICS_TOKEN>`; with no
+   * token set the route answers 404, so nothing is exposed by default.
+   */
+  observability: {
+    accessLog: (env.get('ACCESS_LOG') as boolean | undefined) ?? true,
+    metricsToken: metricsToken(),
   },
 
   /**

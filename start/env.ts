@@ -98,4 +98,6 @@ export default await Env.create(new URL('../', import.meta.url), {
   HASH_QUEUE_LIMIT: Env.schema.number.optional(),
   SHUTDOWN_DRAIN_WINDOW: Env.schema.string.optional(),
   SHUTDOWN_DEADLINE: Env.schema.string.optional(),
+  ACCESS_LOG: Env.schema.boolean.optional(),
+  METRICS_TOKEN: Env.schema.secret.optional(),
 })

@@ -13,6 +13,7 @@ import { middleware } from '#start/kernel'
 import { ROW_ID } from '#modules/tokens/token_format'
 
 const HealthController = () => import('#controllers/health_controller')
+const MetricsController = () => import('#controllers/metrics_controller')
 const NewAccountController = () => import('#controllers/new_account_controller')
 const AccessTokenController = () => import('#controllers/access_token_controller')
 const EmailVerificationController = () => import('#controllers/email_verification_controller')
@@ -26,6 +27,7 @@ const AdminUserSessionController = () => import('#controllers/admin/user_session
 
 router.get('/health/live', [HealthController, 'live'])
 router.get('/health/ready', [HealthController, 'ready'])
+router.get('/metrics', [MetricsController, 'show'])
 
 router
   .group(() => {

@@ -12,6 +12,7 @@ export const controllers = {
   },
   EmailVerification: () => import('#controllers/email_verification_controller'),
   Health: () => import('#controllers/health_controller'),
+  Metrics: () => import('#controllers/metrics_controller'),
   NewAccount: () => import('#controllers/new_account_controller'),
   Password: () => import('#controllers/password_controller'),
   PasswordReset: () => import('#controllers/password_reset_controller'),

@@ -18,6 +18,16 @@ export default class BoundedHasher implements HashDriverContract {
    */
   operations = 0
 
+  /** Hashes running now. */
+  get running() {
+    return this.#running
+  }
+
+  /** Hashes waiting for a slot now. */
+  get waiting() {
+    return this.#waiting.length
+  }
+
   constructor(
     private driver: HashDriverContract,
     private concurrency: number,

@@ -124,4 +124,37 @@ test.group('Faults | graceful stop', (group) => {
     )
     await service.stop()
   }).timeout(60_000)
+
+  test('every request writes one access-log line: route pattern, status, time, never a token', async ({
+    assert,
+  }) => {
+    const service = new ServiceProcess(await freePort(), env)
+    await service.start()
+    const response = await fetch(`${service.url}/api/v1/auth/signin`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'nobody@example.com', password: PASSWORD }),
+    })
+    assert.equal(response.status, 400)
+    const bearer = 'oat_MQ.c2VjcmV0LXRoYXQtbXVzdC1uZXZlci1iZS1sb2dnZWQ'
+    await fetch(`${service.url}/api/v1/me/sessions/42?token=${bearer}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${bearer}` },
+    })
+    await service.stop()
+
+    const lines = service.logs.filter((entry) => entry.msg === 'request')
+    const signin = lines.find((entry) => entry.route === '/api/v1/auth/signin')
+    assert.exists(signin, 'no access-log line for the sign-in')
+    assert.include(signin!, { method: 'POST', status: 400 })
+    assert.isNumber(signin!.ms)
+    assert.isString(signin!.requestId)
+    const revoke = lines.find((entry) => entry.route === '/api/v1/me/sessions/:id')
+    assert.include(revoke!, { method: 'DELETE', status: 401 })
+    const everything = [...service.text, ...service.logs.map((entry) => JSON.stringify(entry))]
+    for (const line of everything) {
+      assert.notInclude(line, bearer)
+      assert.notInclude(line, PASSWORD)
+    }
+  }).timeout(60_000)
 })

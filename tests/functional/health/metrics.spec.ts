@@ -1,0 +1,59 @@
+import { test } from '@japa/runner'
+import settings from '#config/setting'
+import { signedInUser, withSettings } from '#tests/helpers/accounts'
+
+const TOKEN = 'metrics-scraper-secret-0123456789'
+
+function withToken(current: typeof settings) {
+  current.observability.metricsToken = TOKEN
+}
+
+test.group('Health | metrics', () => {
+  test('answers 404 while no METRICS_TOKEN is configured', async ({ client, assert }) => {
+    assert.isNull(settings.observability.metricsToken)
+    const response = await client.get('/metrics').bearerToken(TOKEN)
+    response.assertStatus(404)
+  })
+
+  test('answers 401 to a scraper without the token', async ({ client }) => {
+    await withSettings(withToken, async () => {
+      for (const header of [undefined, 'Bearer wrong-token-of-the-same-len', `Bearer ${TOKEN}x`]) {
+        const request = client.get('/metrics')
+        if (header) request.header('authorization', header)
+        const response = await request
+        response.assertStatus(401)
+        response.assertBodyContains({ errors: [{ code: 'E_UNAUTHORIZED_ACCESS' }] })
+      }
+    })
+  })
+
+  test('serves requests by route pattern, latency, hashing and pool use to the token holder', async ({
+    client,
+    assert,
+  }) => {
+    const { token } = await signedInUser(client)
+    const me = await client.get('/api/v1/me').bearerToken(token)
+    me.assertStatus(200)
+    await client.get('/api/v1/me/sessions/12345').bearerToken(token)
+
+    await withSettings(withToken, async () => {
+      const response = await client.get('/metrics').bearerToken(TOKEN)
+      response.assertStatus(200)
+      assert.match(response.header('content-type') ?? '', /^text\/plain/)
+      const text = response.text()
+      assert.match(
+        text,
+        /tessera_http_requests_total\{method="GET",route="\/api\/v1\/me",status="200"\} \d+/
+      )
+      assert.include(
+        text,
+        'tessera_http_request_duration_seconds_bucket{le="0.001",method="GET",route="/api/v1/me"}'
+      )
+      assert.match(text, /tessera_hash_operations\{state="running"\} \d+/)
+      assert.match(text, /tessera_db_pool_connections\{state="used"\} \d+/)
+      // series are labelled by pattern, never by path or token
+      assert.notInclude(text, '/api/v1/me/sessions/12345')
+      assert.notInclude(text, token)
+    })
+  })
+})
