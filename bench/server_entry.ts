@@ -11,7 +11,7 @@
 
 import 'reflect-metadata'
 import { Ignitor, prettyPrintError } from '@adonisjs/core'
-import { createHttpServer } from '#exceptions/transport_errors'
+import { createHttpServer } from '#start/http_server'
 
 const APP_ROOT = new URL('../', import.meta.url)
 

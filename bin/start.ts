@@ -6,7 +6,7 @@
 | One command from a fresh checkout to a running service:
 |   1. creates `.env` from `.env.example` with a fresh APP_KEY when missing;
 |   2. with no DATABASE_URL, starts the embedded PostgreSQL (tmp/postgres);
-|   3. runs pending migrations;
+|   3. runs pending migrations (`node ace migrate`: one process at a time);
 |   4. compiles the app into build/ when a source changed (node ace build);
 |   5. starts the HTTP server (build/bin/server.js) and stops the database
 |      when the server exits.
@@ -68,7 +68,7 @@ if (!(await configuredDatabaseUrl(appRoot))) {
 }
 
 try {
-  await run(['ace.js', 'migration:run', '--force', '--no-schema-generate', '--compact-output'], env)
+  await run(['ace.js', 'migrate'], env)
   await ensureBuild(appRoot, say)
 } catch (error) {
   await database?.stop()

@@ -294,6 +294,21 @@ const settings = {
   },
 
   /**
+   * Idle keep-alive connections are kept this long. Behind a load balancer
+   * it must exceed the balancer's idle timeout (60 s on the common ones),
+   * or the balancer sends a request down a connection the server is just
+   * closing and answers 502.
+   */
+  http: {
+    keepAliveTimeout: requiredDuration(
+      'http.keepAliveTimeout',
+      'HTTP_KEEP_ALIVE_TIMEOUT',
+      '75s',
+      1
+    ),
+  },
+
+  /**
    * What operators see. The access log is one line per request (method,
    * route pattern, status, milliseconds, request id; never a body, query
    * or header), at level info. Prometheus metrics are served at

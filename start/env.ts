@@ -99,5 +99,6 @@ export default await Env.create(new URL('../', import.meta.url), {
   SHUTDOWN_DRAIN_WINDOW: Env.schema.string.optional(),
   SHUTDOWN_DEADLINE: Env.schema.string.optional(),
   ACCESS_LOG: Env.schema.boolean.optional(),
+  HTTP_KEEP_ALIVE_TIMEOUT: Env.schema.string.optional(),
   METRICS_TOKEN: Env.schema.secret.optional(),
 })

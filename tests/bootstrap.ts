@@ -4,7 +4,7 @@ import app from '@adonisjs/core/services/app'
 import type { Config } from '@japa/runner/types'
 import { pluginAdonisJS } from '@japa/plugin-adonisjs'
 import testUtils from '@adonisjs/core/services/test_utils'
-import { createHttpServer } from '#exceptions/transport_errors'
+import { createHttpServer } from '#start/http_server'
 
 /**
  * Japa plugins: assertions, an HTTP client, and the AdonisJS bridge.

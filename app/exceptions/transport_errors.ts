@@ -1,9 +1,4 @@
-import {
-  createServer,
-  type IncomingMessage,
-  type RequestListener,
-  type ServerResponse,
-} from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
 
 /**
@@ -86,15 +81,4 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex) 
     .map(([name, value]) => `${name}: ${value}`)
     .join('\r\n')
   socket.end(`HTTP/1.1 ${status} ${reason}\r\n${head}\r\n\r\n${text}`)
-}
-
-/**
- * The Node HTTP server every entry point (the server, the tests, the
- * benchmark) gives the framework's request handler: Node's own server with
- * the JSON answers above for what fails before the framework.
- */
-export function createHttpServer(handler: RequestListener) {
-  const server = createServer(handler)
-  server.on('clientError', answerClientError)
-  return server
 }

@@ -1,4 +1,6 @@
 import { test } from '@japa/runner'
+import settings from '#config/setting'
+import { rawRequest } from '#tests/security/helpers/raw_http'
 
 test.group('Health | probes', () => {
   test('live answers 200 while the process runs', async ({ client }) => {
@@ -11,5 +13,21 @@ test.group('Health | probes', () => {
     const response = await client.get('/health/ready')
     response.assertStatus(200)
     response.assertBodyContains({ data: { status: 'ready', checks: { database: 'ok' } } })
+  })
+
+  test('keeps idle connections longer than a load balancer does (Keep-Alive timeout)', async ({
+    assert,
+  }) => {
+    const response = await rawRequest('/health/live', {
+      method: 'GET',
+      headers: { connection: 'keep-alive' },
+    })
+    assert.equal(response.status, 200)
+    assert.equal(
+      response.headers['keep-alive'],
+      `timeout=${settings.http.keepAliveTimeout}`,
+      'the server must outlast a balancer idle timeout of 60 s'
+    )
+    assert.isAbove(settings.http.keepAliveTimeout, 60)
   })
 })

@@ -1,0 +1,25 @@
+import { createServer, type RequestListener } from 'node:http'
+import app from '@adonisjs/core/services/app'
+import type { Settings } from '#config/setting'
+import { answerClientError } from '#exceptions/transport_errors'
+
+/**
+ * The Node HTTP server every entry point (bin/server.ts, the tests, the
+ * benchmark) gives the framework's request handler. Called once the app
+ * has booted, so the settings are read from the app's config:
+ * - what fails before the framework (unparsable or oversized headers) is
+ *   answered in the API's JSON error shape (`answerClientError`, R7);
+ * - idle keep-alive connections are kept `settings.http.keepAliveTimeout`
+ *   seconds, which must exceed a load balancer's own idle timeout, or the
+ *   balancer reuses a connection the server is closing and answers 502;
+ *   headers must arrive within a second more (Node's rule:
+ *   headersTimeout > keepAliveTimeout).
+ */
+export function createHttpServer(handler: RequestListener) {
+  const settings = app.config.get<Settings>('setting')
+  const server = createServer(handler)
+  server.keepAliveTimeout = settings.http.keepAliveTimeout * 1000
+  server.headersTimeout = server.keepAliveTimeout + 1000
+  server.on('clientError', answerClientError)
+  return server
+}
