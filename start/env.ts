@@ -96,6 +96,7 @@ export default await Env.create(new URL('../', import.meta.url), {
   ARGON2_PARALLELISM: Env.schema.number.optional(),
   HASH_CONCURRENCY: Env.schema.number.optional(),
   HASH_QUEUE_LIMIT: Env.schema.number.optional(),
+  INSTANCES_PER_HOST: Env.schema.number.optional(),
   SHUTDOWN_DRAIN_WINDOW: Env.schema.string.optional(),
   SHUTDOWN_DEADLINE: Env.schema.string.optional(),
   ACCESS_LOG: Env.schema.boolean.optional(),
