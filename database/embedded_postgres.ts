@@ -473,6 +473,11 @@ export const SCRATCH_PREFIX = 'tessera_scratch_'
 export type ScratchDatabase = {
   name: string
   url: string
+  /**
+   * The database's comment: random, known only to the process that made it
+   * (tests/bootstrap.ts refuses to migrate a database without it).
+   */
+  mark: string
   /** Drops the database (closing whatever sessions are still in it). */
   drop(): Promise<void>
 }
@@ -485,6 +490,7 @@ export type ScratchDatabase = {
  */
 export async function createScratchDatabase(baseUrl: string): Promise<ScratchDatabase> {
   const name = `${SCRATCH_PREFIX}${process.pid}_${randomBytes(4).toString('hex')}`
+  const mark = `tessera scratch ${randomBytes(16).toString('hex')}`
   const admin = async <T>(work: (client: pg.Client) => Promise<T>) => {
     const client = new pg.Client({ connectionString: baseUrl, connectionTimeoutMillis: 10_000 })
     await client.connect()
@@ -505,12 +511,14 @@ export async function createScratchDatabase(baseUrl: string): Promise<ScratchDat
       }
     }
     await client.query(`create database "${name}"`)
+    await client.query(`comment on database "${name}" is '${mark}'`)
   })
   const url = new URL(baseUrl)
   url.pathname = `/${name}`
   return {
     name,
     url: url.toString(),
+    mark,
     async drop() {
       await admin((client) => client.query(`drop database if exists "${name}" with (force)`))
     },
