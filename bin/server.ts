@@ -9,7 +9,8 @@
 */
 
 import 'reflect-metadata'
-import { Ignitor, prettyPrintError } from '@adonisjs/core'
+import { Ignitor } from '@adonisjs/core'
+import { reportError } from './report_error.ts'
 
 const APP_ROOT = new URL('../', import.meta.url)
 
@@ -31,6 +32,6 @@ new Ignitor(APP_ROOT, { importer: IMPORTER })
   .httpServer()
   .start()
   .catch((error) => {
-    process.exitCode = 1
-    prettyPrintError(error)
+    reportError(error)
+    process.exit(1)
   })

@@ -7,85 +7,111 @@
 |   1. creates `.env` from `.env.example` with a fresh APP_KEY when missing;
 |   2. with no DATABASE_URL, starts the embedded PostgreSQL (tmp/postgres);
 |   3. runs pending migrations;
-|   4. compiles the app into build/ when a source changed (node ace build);
-|   5. starts the HTTP server (build/bin/server.js) and stops the database
-|      when the server exits.
+|   4. compiles the app when a source changed (node ace build, into a new
+|      folder under tmp/builds that `build` then points at);
+|   5. starts the HTTP server from that build and stops the database when
+|      the server exits.
+|
+| A stop signal (Ctrl-C, `kill`, a closed terminal) stops the server and
+| then the database: nothing this process started outlives it.
 |
 */
 
-import { spawn } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
-import { existsSync } from 'node:fs'
-import { readFile, writeFile } from 'node:fs/promises'
-import { resolve } from 'node:path'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { resolve } from 'node:path'
 import {
   configuredDatabaseUrl,
   startEmbeddedPostgres,
   type EmbeddedDatabase,
 } from '../database/embedded_postgres.ts'
-import { SERVER_NODE_ARGS, SERVER_SCRIPT, ensureBuild, serverEnv } from './server_process.ts'
+import { ensureEnvFile } from './env_file.ts'
+import { reportError } from './report_error.ts'
+import {
+  SERVER_NODE_ARGS,
+  claimBuild,
+  currentServerScript,
+  ensureBuild,
+  serverEnv,
+} from './server_process.ts'
+import { onOrphaned, onStopSignal } from './signals.ts'
 
 const appRoot = fileURLToPath(new URL('../', import.meta.url))
-const envFile = resolve(appRoot, process.env.ENV_PATH ?? '', '.env')
 
 function say(message: string) {
   process.stdout.write(`[tessera] ${message}\n`)
 }
 
-async function ensureEnvFile() {
-  if (existsSync(envFile)) return
-  const template = await readFile(resolve(appRoot, '.env.example'), 'utf8')
-  const key = randomBytes(32).toString('base64url')
-  await writeFile(envFile, template.replace(/^APP_KEY=.*$/m, `APP_KEY=${key}`), { mode: 0o600 })
-  say(`created ${envFile} with a fresh APP_KEY`)
-}
-
-function run(args: string[], env: NodeJS.ProcessEnv) {
+/**
+ * Runs a step in a child process; the child reports its own errors.
+ */
+function run(label: string, args: string[], env: NodeJS.ProcessEnv) {
   return new Promise<void>((done, fail) => {
     const child = spawn(process.execPath, args, { cwd: appRoot, env, stdio: 'inherit' })
     child.on('error', fail)
     child.on('exit', (code) =>
-      code === 0 ? done() : fail(new Error(`"${args.join(' ')}" exited with ${code}`))
+      code === 0 ? done() : fail(new Error(`${label} failed (exit ${code}); the reason is above`))
     )
   })
 }
 
-await ensureEnvFile()
-
-const env: NodeJS.ProcessEnv = { ...process.env }
 let database: EmbeddedDatabase | undefined
+let server: ChildProcess | undefined
 
-if (!(await configuredDatabaseUrl(appRoot))) {
-  database = await startEmbeddedPostgres({
-    directory: resolve(appRoot, process.env.EMBEDDED_PG_DIR ?? 'tmp/postgres'),
-    database: 'tessera',
-  })
-  env.DATABASE_URL = database.url
-  say(
-    `no DATABASE_URL: embedded PostgreSQL on 127.0.0.1:${database.port} (data in ${database.directory})`
-  )
+/**
+ * Stops the server (SIGTERM, SIGKILL after 10 s) and then the database.
+ */
+async function stopEverything() {
+  if (server && server.exitCode === null && server.signalCode === null) {
+    const exited = new Promise((done) => server!.once('exit', done))
+    server.kill('SIGTERM')
+    const timer = setTimeout(() => server!.kill('SIGKILL'), 10_000)
+    await exited
+    clearTimeout(timer)
+  }
+  await database?.stop()
 }
+
+onStopSignal(stopEverything)
+onOrphaned(stopEverything)
 
 try {
-  await run(['ace.js', 'migration:run', '--force', '--no-schema-generate', '--compact-output'], env)
+  const created = await ensureEnvFile(appRoot)
+  if (created) say(`created ${created} with a fresh APP_KEY`)
+
+  const env: NodeJS.ProcessEnv = { ...process.env }
+  if (!(await configuredDatabaseUrl(appRoot))) {
+    database = await startEmbeddedPostgres({
+      directory: resolve(appRoot, process.env.EMBEDDED_PG_DIR ?? 'tmp/postgres'),
+      database: 'tessera',
+    })
+    env.DATABASE_URL = database.url
+    say(
+      `no DATABASE_URL: embedded PostgreSQL on 127.0.0.1:${database.port} (data in ${database.directory})`
+    )
+  }
+
+  await run(
+    'running migrations',
+    ['ace.js', 'migration:run', '--force', '--no-schema-generate', '--compact-output'],
+    env
+  )
   await ensureBuild(appRoot, say)
+
+  const script = currentServerScript(appRoot)
+  server = spawn(process.execPath, [...SERVER_NODE_ARGS, script], {
+    cwd: appRoot,
+    env: serverEnv(appRoot, env),
+    stdio: 'inherit',
+  })
+  const claim = claimBuild(script, server.pid!)
+  server.on('exit', async (code, signal) => {
+    claim.release()
+    await database?.stop()
+    process.exit(code ?? (signal ? 1 : 0))
+  })
 } catch (error) {
-  await database?.stop()
-  throw error
+  reportError(error)
+  await stopEverything()
+  process.exit(1)
 }
-
-const server = spawn(process.execPath, [...SERVER_NODE_ARGS, SERVER_SCRIPT], {
-  cwd: appRoot,
-  env: serverEnv(appRoot, env),
-  stdio: 'inherit',
-})
-
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => server.kill('SIGTERM'))
-}
-
-server.on('exit', async (code, signal) => {
-  await database?.stop()
-  process.exit(code ?? (signal ? 1 : 0))
-})
