@@ -100,6 +100,24 @@ try {
       }
     })
     .ace()
+    .configure(async (app) => {
+      /**
+       * Ace's own errors (unknown command, missing flag) keep its output;
+       * anything else — a boot that fails on a setting, a command's error —
+       * is one line, without the framework's code frame and stack.
+       */
+      const ace = await app.container.make('ace')
+      const stock = ace.errorHandler
+      const aceCodes: string[] = (stock as any).internalKnownErrorCode ?? []
+      ace.errorHandler = Object.assign(Object.create(stock), {
+        async render(error: any, kernel: typeof ace) {
+          if (aceCodes.includes(error?.code)) {
+            return stock.render(error, kernel)
+          }
+          reportError(error)
+        },
+      })
+    })
     .handle(process.argv.splice(2))
 } catch (error) {
   process.exitCode = 1

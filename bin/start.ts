@@ -43,6 +43,11 @@ function say(message: string) {
 }
 
 /**
+ * A step that failed in a child process, which already said why.
+ */
+class StepFailed extends Error {}
+
+/**
  * Runs a step in a child process; the child reports its own errors.
  */
 function run(label: string, args: string[], env: NodeJS.ProcessEnv) {
@@ -50,7 +55,7 @@ function run(label: string, args: string[], env: NodeJS.ProcessEnv) {
     const child = spawn(process.execPath, args, { cwd: appRoot, env, stdio: 'inherit' })
     child.on('error', fail)
     child.on('exit', (code) =>
-      code === 0 ? done() : fail(new Error(`${label} failed (exit ${code}); the reason is above`))
+      code === 0 ? done() : fail(new StepFailed(`${label} failed (exit ${code})`))
     )
   })
 }
@@ -111,7 +116,7 @@ try {
     process.exit(code ?? (signal ? 1 : 0))
   })
 } catch (error) {
-  reportError(error)
+  if (!(error instanceof StepFailed)) reportError(error)
   await stopEverything()
   process.exit(1)
 }

@@ -63,39 +63,42 @@ export default await Env.create(new URL('../', import.meta.url), {
 
   /*
   |----------------------------------------------------------
-  | Settings an admin tunes (config/setting.ts)
+  | Settings an admin tunes (config/setting.ts). Numbers are
+  | read as text here and checked there, so a bad value gets
+  | the README's message naming the setting, its variable and
+  | the accepted range.
   |----------------------------------------------------------
   */
   FRONTEND_URL: Env.schema.string.optional({ format: 'url', tld: false }),
   VERIFY_EMAIL_URL: Env.schema.string.optional({ format: 'url', tld: false }),
   RESET_PASSWORD_URL: Env.schema.string.optional({ format: 'url', tld: false }),
   TRUSTED_PROXIES: Env.schema.string.optional(),
-  SESSION_LIMIT: Env.schema.number.optional(),
+  SESSION_LIMIT: Env.schema.string.optional(),
   SESSION_LIMIT_BY_ROLE: Env.schema.string.optional(),
   ACCESS_TOKEN_TTL: Env.schema.string.optional(),
   ACCESS_TOKEN_IDLE_TIMEOUT: Env.schema.string.optional(),
   VERIFICATION_TOKEN_TTL: Env.schema.string.optional(),
   RESET_TOKEN_TTL: Env.schema.string.optional(),
   LAST_USED_INTERVAL: Env.schema.string.optional(),
-  SIGNIN_IP_LIMIT: Env.schema.number.optional(),
-  SIGNIN_EMAIL_LIMIT: Env.schema.number.optional(),
-  SIGNIN_IP_EMAIL_LIMIT: Env.schema.number.optional(),
+  SIGNIN_IP_LIMIT: Env.schema.string.optional(),
+  SIGNIN_EMAIL_LIMIT: Env.schema.string.optional(),
+  SIGNIN_IP_EMAIL_LIMIT: Env.schema.string.optional(),
   SIGNIN_WINDOW: Env.schema.string.optional(),
   SIGNIN_BLOCK: Env.schema.string.optional(),
-  MAIL_IP_LIMIT: Env.schema.number.optional(),
-  MAIL_EMAIL_LIMIT: Env.schema.number.optional(),
+  MAIL_IP_LIMIT: Env.schema.string.optional(),
+  MAIL_EMAIL_LIMIT: Env.schema.string.optional(),
   MAIL_WINDOW: Env.schema.string.optional(),
   MAIL_BLOCK: Env.schema.string.optional(),
-  TOKEN_IP_LIMIT: Env.schema.number.optional(),
+  TOKEN_IP_LIMIT: Env.schema.string.optional(),
   TOKEN_WINDOW: Env.schema.string.optional(),
-  PASSWORD_MIN_LENGTH: Env.schema.number.optional(),
-  PASSWORD_MAX_LENGTH: Env.schema.number.optional(),
+  PASSWORD_MIN_LENGTH: Env.schema.string.optional(),
+  PASSWORD_MAX_LENGTH: Env.schema.string.optional(),
   PASSWORD_CHECK_COMMON: Env.schema.boolean.optional(),
-  ARGON2_MEMORY_KIB: Env.schema.number.optional(),
-  ARGON2_ITERATIONS: Env.schema.number.optional(),
-  ARGON2_PARALLELISM: Env.schema.number.optional(),
-  HASH_CONCURRENCY: Env.schema.number.optional(),
-  HASH_QUEUE_LIMIT: Env.schema.number.optional(),
+  ARGON2_MEMORY_KIB: Env.schema.string.optional(),
+  ARGON2_ITERATIONS: Env.schema.string.optional(),
+  ARGON2_PARALLELISM: Env.schema.string.optional(),
+  HASH_CONCURRENCY: Env.schema.string.optional(),
+  HASH_QUEUE_LIMIT: Env.schema.string.optional(),
 
   /*
   |----------------------------------------------------------
