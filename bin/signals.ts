@@ -10,19 +10,24 @@ const NUMBERS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 }
 
 /**
  * Runs `stop` on the first stop signal (later ones are ignored while it
- * runs), then exits with 128 + the signal's number, as a shell reports a
- * process ended by that signal.
+ * runs), then exits with the code `stop` returns (a supervised server's
+ * own, 0 after a clean shutdown) or else 128 + the signal's number, as a
+ * shell reports a process ended by that signal.
  */
-export function onStopSignal(stop: (signal: NodeJS.Signals) => Promise<unknown> | unknown) {
+export function onStopSignal(
+  stop: (signal: NodeJS.Signals) => Promise<number | void> | number | void
+) {
   let stopping = false
   for (const signal of STOP_SIGNALS) {
     process.on(signal, async () => {
       if (stopping) return
       stopping = true
+      let code = 128 + NUMBERS[signal]
       try {
-        await stop(signal)
+        const own = await stop(signal)
+        if (typeof own === 'number') code = own
       } finally {
-        process.exit(128 + NUMBERS[signal])
+        process.exit(code)
       }
     })
   }

@@ -64,17 +64,20 @@ let database: EmbeddedDatabase | undefined
 let server: ChildProcess | undefined
 
 /**
- * Stops the server (SIGTERM, SIGKILL after 10 s) and then the database.
+ * Stops the server (SIGTERM, SIGKILL after 10 s) and then the database;
+ * returns the server's exit code (0 after a clean shutdown).
  */
 async function stopEverything() {
+  let code = 1
   if (server && server.exitCode === null && server.signalCode === null) {
-    const exited = new Promise((done) => server!.once('exit', done))
+    const exited = new Promise<number | null>((done) => server!.once('exit', done))
     server.kill('SIGTERM')
     const timer = setTimeout(() => server!.kill('SIGKILL'), 10_000)
-    await exited
+    code = (await exited) ?? 1
     clearTimeout(timer)
   }
   await database?.stop()
+  return code
 }
 
 onStopSignal(stopEverything)

@@ -12,6 +12,7 @@
 |
 | It checks, in order:
 |   - ace commands and `npm test` work before the first `npm start`;
+|   - `npm test` is quiet: no log lines, no clearing of the terminal;
 |   - (a) a user made with user:create survives `npm test`, whether the
 |     development cluster runs or is stopped, and with DATABASE_URL set to
 |     the development database (F9);
@@ -247,7 +248,17 @@ async function main(work: string) {
   if (signedIn.status !== 200) fail(`sign-in answered ${signedIn.status}`, first.output())
   log('✔ the user made before npm start signs in')
 
-  await succeeds(npm(app, quickTest, env(portB)), 'npm test while npm start runs', 180_000)
+  const whileRunning = npm(app, quickTest, env(portB))
+  await succeeds(whileRunning, 'npm test while npm start runs', 180_000)
+  /**
+   * Quiet although .env says LOG_LEVEL=info (that is for npm start), and
+   * the terminal is left as it was.
+   */
+  if (whileRunning.output().includes('\u001Bc')) fail('npm test cleared the terminal')
+  if (/^\{"level"/m.test(whileRunning.output())) {
+    fail('npm test printed log lines', whileRunning.output())
+  }
+  log('✔ npm test neither clears the terminal nor prints log lines')
   if (!(await signsIn(portA))) fail('the user is gone after npm test', first.output())
   log('✔ the user still signs in after npm test (cluster running)')
 
