@@ -20,6 +20,7 @@ process.env.NODE_ENV ??= 'test'
 
 import 'reflect-metadata'
 import { randomBytes } from 'node:crypto'
+import { mkdir } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { Ignitor } from '@adonisjs/core'
 import { configure, processCLIArgs, run } from '@japa/runner'
@@ -58,6 +59,9 @@ async function prepareEnvironment() {
    */
   process.env.PORT = String(await freePort())
   process.env.FRONTEND_URL ??= 'https://app.tessera.test'
+  // tests keep their files under tmp/, absent on a fresh clone (the
+  // embedded cluster may live elsewhere, see database/embedded_postgres.ts)
+  await mkdir(new URL('tmp', APP_ROOT), { recursive: true })
   const configured = await configuredDatabaseUrl(fileURLToPath(APP_ROOT))
   if (!configured) {
     await removeStaleTestClusters(new URL('tmp/postgres-test', APP_ROOT).pathname)

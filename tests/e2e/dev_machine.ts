@@ -230,7 +230,7 @@ async function main(work: string) {
   const portB = await freePort()
   const env = (port: number, extra: Record<string, string> = {}) =>
     shellEnv({ PORT: String(port), ...extra })
-  const quickTest = ['test', '--', '--files=tests/unit/email.spec.ts']
+  const quickTest = ['test', '--', '--files=tests/unit/file_mail_transport.spec.ts']
 
   await succeeds(npm(app, quickTest, env(portA)), 'npm test on a fresh clone', 180_000)
 
