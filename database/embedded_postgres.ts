@@ -21,7 +21,7 @@ import { appendFileSync, existsSync } from 'node:fs'
 import { chown, cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { parseEnv } from 'node:util'
-import { arch, platform, tmpdir } from 'node:os'
+import { arch, hostname, platform, tmpdir } from 'node:os'
 import { dirname, join, resolve, sep } from 'node:path'
 import pg from 'pg'
 
@@ -464,9 +464,10 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
 
 /**
  * Names of the databases test runs create: a prefix no configured
- * database is expected to carry, the creating process's pid (a run that
- * was killed leaves its database behind for the next to drop) and a
- * random part.
+ * database is expected to carry, a digest of this machine's name and the
+ * creating process's pid (a run that was killed leaves its database behind
+ * for the next run on the same machine to drop; runs on other machines
+ * sharing the server are left alone) and a random part.
  */
 export const SCRATCH_PREFIX = 'tessera_scratch_'
 
@@ -489,7 +490,8 @@ export type ScratchDatabase = {
  * databases of runs whose process is gone are dropped first.
  */
 export async function createScratchDatabase(baseUrl: string): Promise<ScratchDatabase> {
-  const name = `${SCRATCH_PREFIX}${process.pid}_${randomBytes(4).toString('hex')}`
+  const host = createHash('sha1').update(hostname()).digest('hex').slice(0, 8)
+  const name = `${SCRATCH_PREFIX}${host}_${process.pid}_${randomBytes(4).toString('hex')}`
   const mark = `tessera scratch ${randomBytes(16).toString('hex')}`
   const admin = async <T>(work: (client: pg.Client) => Promise<T>) => {
     const client = new pg.Client({ connectionString: baseUrl, connectionTimeoutMillis: 10_000 })
@@ -505,8 +507,8 @@ export async function createScratchDatabase(baseUrl: string): Promise<ScratchDat
       `${SCRATCH_PREFIX}%`,
     ])
     for (const { datname } of rows) {
-      const pid = Number(String(datname).slice(SCRATCH_PREFIX.length).split('_')[0])
-      if (pid > 0 && !isAlive(pid)) {
+      const [owner, pid] = String(datname).slice(SCRATCH_PREFIX.length).split('_')
+      if (owner === host && Number(pid) > 0 && !isAlive(Number(pid))) {
         await client.query(`drop database if exists "${datname}" with (force)`).catch(() => {})
       }
     }
