@@ -207,7 +207,13 @@ async function copyCheckout(target: string) {
     await mkdir(dirname(join(target, file)), { recursive: true })
     await cp(join(PROJECT, file), join(target, file), { preserveTimestamps: true })
   }
-  execFileSync('cp', ['-al', join(PROJECT, 'node_modules'), join(target, 'node_modules')])
+  try {
+    execFileSync('cp', ['-al', join(PROJECT, 'node_modules'), join(target, 'node_modules')])
+  } catch {
+    // another file system: copy for real (slower)
+    await rm(join(target, 'node_modules'), { recursive: true, force: true })
+    execFileSync('cp', ['-a', join(PROJECT, 'node_modules'), join(target, 'node_modules')])
+  }
 }
 
 /**
