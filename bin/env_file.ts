@@ -12,13 +12,14 @@ export function envFilePath(appRoot: string) {
 
 /**
  * Creates `.env` from `.env.example` with a fresh APP_KEY when it is missing
- * and the process environment does not carry the settings itself, so `npm
- * start`, `npm run dev` and ace commands all work on a fresh clone. Returns
- * the path when it created the file.
+ * and the process environment does not define APP_KEY itself (even empty:
+ * whoever set it chose the environment over a file), so `npm start`, `npm
+ * run dev` and ace commands all work on a fresh clone. Returns the path
+ * when it created the file.
  */
 export async function ensureEnvFile(appRoot: string) {
   const envFile = envFilePath(appRoot)
-  if (existsSync(envFile) || process.env.APP_KEY) return null
+  if (existsSync(envFile) || process.env.APP_KEY !== undefined) return null
   const template = await readFile(resolve(appRoot, '.env.example'), 'utf8')
   const key = randomBytes(32).toString('base64url')
   await writeFile(envFile, template.replace(/^APP_KEY=.*$/m, `APP_KEY=${key}`), {

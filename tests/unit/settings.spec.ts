@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { stripVTControlCharacters } from 'node:util'
 import { test } from '@japa/runner'
@@ -81,13 +83,17 @@ test.group('Settings | boot errors', () => {
 
   test('a missing variable is named on one line, without colours or a stack', async ({
     assert,
+    cleanup,
   }) => {
-    const { code, output } = await boot({ APP_KEY: '' }, true)
+    const empty = await mkdtemp(join(app.makePath('tmp'), 'env-'))
+    cleanup(() => rm(empty, { recursive: true, force: true }))
+    const { code, output } = await boot({ APP_KEY: '', ENV_PATH: empty }, true)
 
     assert.notEqual(code, 0)
     assert.match(output, /^tessera: Missing environment variable "APP_KEY" — set it in \.env/)
     assert.equal(output.trim().split('\n').length, 1)
     assert.notInclude(output, '\u001B')
+    assert.notInclude(output, 'created', 'no .env is made when the environment sets APP_KEY')
   }).timeout(30_000)
 
   test('durations take s, m, h, d and w', async ({ assert }) => {
