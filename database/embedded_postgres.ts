@@ -18,7 +18,18 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes, createHash } from 'node:crypto'
 import { appendFileSync, existsSync } from 'node:fs'
-import { chown, cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import {
+  chown,
+  cp,
+  mkdir,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  rmdir,
+  stat,
+  writeFile,
+} from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { parseEnv } from 'node:util'
 import { arch, hostname, platform, tmpdir } from 'node:os'
@@ -207,7 +218,7 @@ export async function removeStaleTestClusters(parent: string) {
     if (!/^\d+$/.test(entry) || isAlive(Number(entry))) continue
     const root = await reachableDirectory(join(parent, entry))
     await stopOrphan(join(root, 'data'))
-    await rm(root, { recursive: true, force: true })
+    await removeCluster(root, join(parent, entry))
     await rm(join(parent, entry), { recursive: true, force: true })
   }
 }
@@ -335,6 +346,16 @@ async function halt(child: ChildProcess) {
 }
 
 /**
+ * Deletes a `fresh` cluster's folder, and the `tessera-<digest>` folder
+ * above it when the cluster was moved under the OS temp folder (one per
+ * test run otherwise piles up there).
+ */
+async function removeCluster(root: string, requested: string) {
+  await rm(root, { recursive: true, force: true })
+  if (root !== requested) await rmdir(dirname(root)).catch(() => {})
+}
+
+/**
  * Servers this process started and has not stopped yet. If the process
  * exits without stopping them (an uncaught error, process.exit), they
  * are told to shut down on the way out, so none outlives its owner.
@@ -457,7 +478,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     async stop() {
       await halt(server)
       started.delete(server)
-      if (options.fresh) await rm(root, { recursive: true, force: true })
+      if (options.fresh) await removeCluster(root, options.directory)
     },
   }
 }
