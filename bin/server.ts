@@ -10,24 +10,29 @@
 
 import 'reflect-metadata'
 import { existsSync } from 'node:fs'
-import { Ignitor, prettyPrintError } from '@adonisjs/core'
+import { fileURLToPath } from 'node:url'
+import { Ignitor } from '@adonisjs/core'
 import { createHttpServer } from '#start/http_server'
+import { reportError } from './report_error.ts'
 
 const APP_ROOT = new URL('../', import.meta.url)
 
 /**
- * Compiled (`build/bin/server.js`) and started from a checkout, as the
- * README's process-manager recipe does: the settings are in the project's
- * `.env`, one folder up from the compiled app, not in `build/.env`. An
- * image (where the build is the app's root) has no such file and reads
- * the process environment alone.
+ * Compiled and started from a checkout, as the README's process-manager
+ * recipe does (`node build/bin/server.js`, where `build` points into
+ * tmp/builds): the settings are in the checkout's `.env` (the folder with
+ * `adonisrc.ts`, a source file no build has), not next to the compiled
+ * app. An image, where the build is the app's root, has no checkout above
+ * it and reads the process environment alone.
  */
-if (
-  process.env.ENV_PATH === undefined &&
-  APP_ROOT.pathname.endsWith('/build/') &&
-  existsSync(new URL('../.env', APP_ROOT))
-) {
-  process.env.ENV_PATH = '..'
+if (process.env.ENV_PATH === undefined && !existsSync(new URL('.env', APP_ROOT))) {
+  for (const up of ['../', '../../', '../../../']) {
+    const root = new URL(up, APP_ROOT)
+    if (existsSync(new URL('adonisrc.ts', root))) {
+      if (existsSync(new URL('.env', root))) process.env.ENV_PATH = fileURLToPath(root)
+      break
+    }
+  }
 }
 
 const IMPORTER = (filePath: string) => {
@@ -56,6 +61,6 @@ new Ignitor(APP_ROOT, { importer: IMPORTER })
   .httpServer()
   .start(createHttpServer)
   .catch((error) => {
-    process.exitCode = 1
-    prettyPrintError(error)
+    reportError(error)
+    process.exit(1)
   })

@@ -25,8 +25,20 @@
  *   the environment wins.
  */
 import { spawn } from 'node:child_process'
-import { existsSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs'
+import { join, relative, resolve } from 'node:path'
 
 export const SERVER_NODE_ARGS = ['--max-semi-space-size=8']
 
@@ -76,33 +88,143 @@ export function buildIsStale(appRoot: string) {
 }
 
 /**
- * Compiles the app into build/ with `node ace build` when the build is
- * stale (a few seconds), and leaves it alone otherwise. A type error
- * fails the build, and the caller stops: never a server from stale code.
+ * Where builds go: each into a folder of its own, `build` being a symlink
+ * to the newest. A server runs from the real path of its build, so a later
+ * build never replaces a file under a running server (it would answer 500
+ * on every route whose code is loaded lazily); old builds are removed once
+ * no server runs from them.
+ */
+export const BUILDS = 'tmp/builds'
+
+/**
+ * The real path of the entry point of the current build: what a server
+ * should run, so that it keeps its build when `build` moves on.
+ */
+export function currentServerScript(appRoot: string) {
+  return realpathSync(join(appRoot, SERVER_SCRIPT))
+}
+
+/**
+ * Records that process `pid` runs from the build holding `script`, until
+ * `release` is called (or the process is gone).
+ */
+export function claimBuild(script: string, pid: number) {
+  const folder = join(resolve(script, '..', '..'), '.servers')
+  mkdirSync(folder, { recursive: true })
+  const file = join(folder, String(pid))
+  writeFileSync(file, '')
+  return { release: () => rmSync(file, { force: true }) }
+}
+
+function isAlive(pid: number) {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Removes builds that are neither current nor run by a live server. The
+ * newest two are kept anyway (a server started by other means, such as the
+ * benchmark, may still be reading one).
+ */
+function removeOldBuilds(appRoot: string) {
+  const folder = join(appRoot, BUILDS)
+  if (!existsSync(folder)) return
+  const current = existsSync(join(appRoot, 'build')) ? realpathSync(join(appRoot, 'build')) : ''
+  const builds = readdirSync(folder)
+    .filter((entry) => /^\d+-\d+$/.test(entry))
+    .sort()
+    .reverse()
+  for (const entry of builds.slice(2)) {
+    const build = join(folder, entry)
+    if (build === current) continue
+    const servers = join(build, '.servers')
+    const live = existsSync(servers) && readdirSync(servers).some((pid) => isAlive(Number(pid)))
+    if (!live) rmSync(build, { recursive: true, force: true })
+  }
+}
+
+/**
+ * Points `build` at `target` in one step (a new symlink renamed over the
+ * old one). A `build` folder left by an older version of this script is
+ * moved aside first.
+ */
+function switchBuild(appRoot: string, target: string) {
+  const link = join(appRoot, 'build')
+  if (existsSync(link) && !lstatSync(link).isSymbolicLink()) {
+    renameSync(link, join(appRoot, BUILDS, `0-${process.pid}`))
+  }
+  const staging = join(appRoot, `build.${process.pid}.tmp`)
+  rmSync(staging, { force: true })
+  symlinkSync(relative(appRoot, target), staging)
+  renameSync(staging, link)
+}
+
+/**
+ * Compiles the app with `node ace build` when the build is stale (a few
+ * seconds), into a fresh folder under tmp/builds that `build` then points
+ * at, and leaves it alone otherwise. A type error fails the build, and the
+ * caller stops: never a server from stale code.
  */
 export async function ensureBuild(appRoot: string, say: (message: string) => void) {
   if (!buildIsStale(appRoot)) return
   say('compiling the server (node ace build, into build/)')
   const startedAt = Date.now()
-  const output = await new Promise<string>((done, fail) => {
-    const child = spawn(process.execPath, ['ace.js', 'build'], {
-      cwd: appRoot,
-      env: process.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+  const id = `${startedAt}-${process.pid}`
+  const target = join(appRoot, BUILDS, id)
+  const tsconfig = join(appRoot, BUILDS, `${id}.tsconfig.json`)
+  mkdirSync(join(appRoot, BUILDS), { recursive: true })
+  /**
+   * `node ace build` writes to the tsconfig's outDir (and empties it
+   * first): a tsconfig of its own per build gives each a new folder.
+   */
+  const up = relative(join(appRoot, BUILDS), appRoot) || '.'
+  writeFileSync(
+    tsconfig,
+    JSON.stringify({
+      extends: `${up}/tsconfig.json`,
+      compilerOptions: { rootDir: up, outDir: `./${id}` },
+      include: [`${up}/**/*`, `${up}/.adonisjs/server/**/*`],
+      exclude: [`${up}/node_modules/**`, `${up}/build/**`, `${up}/tmp/**`],
     })
-    let text = ''
-    child.stdout.on('data', (chunk) => (text += chunk))
-    child.stderr.on('data', (chunk) => (text += chunk))
-    child.on('error', fail)
-    child.on('exit', (code) =>
-      code === 0 ? done(text) : fail(new Error(`node ace build exited with ${code}\n${text}`))
-    )
-  })
-  if (!existsSync(join(appRoot, SERVER_SCRIPT))) {
+  )
+  let output: string
+  try {
+    output = await new Promise<string>((done, fail) => {
+      const child = spawn(
+        process.execPath,
+        ['ace.js', 'build', `--tsconfig=${relative(appRoot, tsconfig)}`],
+        {
+          cwd: appRoot,
+          env: { ...process.env, FORCE_COLOR: '0' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }
+      )
+      let text = ''
+      child.stdout.on('data', (chunk) => (text += chunk))
+      child.stderr.on('data', (chunk) => (text += chunk))
+      child.on('error', fail)
+      child.on('exit', (code) =>
+        code === 0 ? done(text) : fail(new Error(`node ace build exited with ${code}\n${text}`))
+      )
+    })
+  } catch (error) {
+    rmSync(target, { recursive: true, force: true })
+    throw error
+  } finally {
+    rmSync(tsconfig, { force: true })
+  }
+  if (!existsSync(join(target, 'bin/server.js'))) {
     throw new Error(`node ace build did not write ${SERVER_SCRIPT}\n${output}`)
   }
   // dated when the build began, so a file saved during the build makes it stale
-  writeFileSync(join(appRoot, STAMP), `${new Date(startedAt).toISOString()}\n`)
-  utimesSync(join(appRoot, STAMP), startedAt / 1000, startedAt / 1000)
+  const stamp = join(target, '.tessera-build')
+  writeFileSync(stamp, `${new Date(startedAt).toISOString()}\n`)
+  utimesSync(stamp, startedAt / 1000, startedAt / 1000)
+  switchBuild(appRoot, target)
+  removeOldBuilds(appRoot)
   say(`compiled in ${((Date.now() - startedAt) / 1000).toFixed(1)} s`)
 }

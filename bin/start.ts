@@ -7,85 +7,115 @@
 |   1. creates `.env` from `.env.example` with a fresh APP_KEY when missing;
 |   2. with no DATABASE_URL, starts the embedded PostgreSQL (tmp/postgres);
 |   3. runs pending migrations (`node ace migrate`: one process at a time);
-|   4. compiles the app into build/ when a source changed (node ace build);
-|   5. starts the HTTP server (build/bin/server.js) and stops the database
-|      when the server exits.
+|   4. compiles the app when a source changed (node ace build, into a new
+|      folder under tmp/builds that `build` then points at);
+|   5. starts the HTTP server from that build and stops the database when
+|      the server exits.
+|
+| A stop signal (Ctrl-C, `kill`, a closed terminal) stops the server and
+| then the database: nothing this process started outlives it.
 |
 */
 
-import { spawn } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
-import { existsSync } from 'node:fs'
-import { readFile, writeFile } from 'node:fs/promises'
-import { resolve } from 'node:path'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { resolve } from 'node:path'
 import {
   configuredDatabaseUrl,
   startEmbeddedPostgres,
   type EmbeddedDatabase,
 } from '../database/embedded_postgres.ts'
-import { SERVER_NODE_ARGS, SERVER_SCRIPT, ensureBuild, serverEnv } from './server_process.ts'
+import { ensureEnvFile } from './env_file.ts'
+import { reportError } from './report_error.ts'
+import {
+  SERVER_NODE_ARGS,
+  claimBuild,
+  currentServerScript,
+  ensureBuild,
+  serverEnv,
+} from './server_process.ts'
+import { onOrphaned, onStopSignal } from './signals.ts'
 
 const appRoot = fileURLToPath(new URL('../', import.meta.url))
-const envFile = resolve(appRoot, process.env.ENV_PATH ?? '', '.env')
 
 function say(message: string) {
   process.stdout.write(`[tessera] ${message}\n`)
 }
 
-async function ensureEnvFile() {
-  if (existsSync(envFile)) return
-  const template = await readFile(resolve(appRoot, '.env.example'), 'utf8')
-  const key = randomBytes(32).toString('base64url')
-  await writeFile(envFile, template.replace(/^APP_KEY=.*$/m, `APP_KEY=${key}`), { mode: 0o600 })
-  say(`created ${envFile} with a fresh APP_KEY`)
-}
+/**
+ * A step that failed in a child process, which already said why.
+ */
+class StepFailed extends Error {}
 
-function run(args: string[], env: NodeJS.ProcessEnv) {
+/**
+ * Runs a step in a child process; the child reports its own errors.
+ */
+function run(label: string, args: string[], env: NodeJS.ProcessEnv) {
   return new Promise<void>((done, fail) => {
     const child = spawn(process.execPath, args, { cwd: appRoot, env, stdio: 'inherit' })
     child.on('error', fail)
     child.on('exit', (code) =>
-      code === 0 ? done() : fail(new Error(`"${args.join(' ')}" exited with ${code}`))
+      code === 0 ? done() : fail(new StepFailed(`${label} failed (exit ${code})`))
     )
   })
 }
 
-await ensureEnvFile()
-
-const env: NodeJS.ProcessEnv = { ...process.env }
 let database: EmbeddedDatabase | undefined
+let server: ChildProcess | undefined
 
-if (!(await configuredDatabaseUrl(appRoot))) {
-  database = await startEmbeddedPostgres({
-    directory: resolve(appRoot, process.env.EMBEDDED_PG_DIR ?? 'tmp/postgres'),
-    database: 'tessera',
-  })
-  env.DATABASE_URL = database.url
-  say(
-    `no DATABASE_URL: embedded PostgreSQL on 127.0.0.1:${database.port} (data in ${database.directory})`
-  )
+/**
+ * Stops the server (SIGTERM, SIGKILL after 10 s) and then the database;
+ * returns the server's exit code (0 after a clean shutdown).
+ */
+async function stopEverything() {
+  let code = 1
+  if (server && server.exitCode === null && server.signalCode === null) {
+    const exited = new Promise<number | null>((done) => server!.once('exit', done))
+    server.kill('SIGTERM')
+    const timer = setTimeout(() => server!.kill('SIGKILL'), 10_000)
+    code = (await exited) ?? 1
+    clearTimeout(timer)
+  }
+  await database?.stop()
+  return code
 }
+
+onStopSignal(stopEverything)
+onOrphaned(stopEverything)
 
 try {
-  await run(['ace.js', 'migrate'], env)
+  const created = await ensureEnvFile(appRoot)
+  if (created) say(`created ${created} with a fresh APP_KEY`)
+
+  const env: NodeJS.ProcessEnv = { ...process.env }
+  if (!(await configuredDatabaseUrl(appRoot))) {
+    database = await startEmbeddedPostgres({
+      directory: resolve(appRoot, process.env.EMBEDDED_PG_DIR ?? 'tmp/postgres'),
+      database: 'tessera',
+    })
+    env.DATABASE_URL = database.url
+    say(
+      `no DATABASE_URL: embedded PostgreSQL on 127.0.0.1:${database.port} (data in ${database.directory})`
+    )
+  }
+
+  await run('running migrations', ['ace.js', 'migrate'], env)
   await ensureBuild(appRoot, say)
+
+  const script = currentServerScript(appRoot)
+  server = spawn(process.execPath, [...SERVER_NODE_ARGS, script], {
+    cwd: appRoot,
+    env: serverEnv(appRoot, env),
+    stdio: 'inherit',
+  })
+  const claim = claimBuild(script, server.pid!)
+  server.on('exit', async (code, signal) => {
+    claim.release()
+    await database?.stop()
+    process.exit(code ?? (signal ? 1 : 0))
+  })
 } catch (error) {
-  await database?.stop()
-  throw error
+  if (!(error instanceof StepFailed)) reportError(error)
+  await stopEverything()
+  process.exit(1)
 }
-
-const server = spawn(process.execPath, [...SERVER_NODE_ARGS, SERVER_SCRIPT], {
-  cwd: appRoot,
-  env: serverEnv(appRoot, env),
-  stdio: 'inherit',
-})
-
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => server.kill('SIGTERM'))
-}
-
-server.on('exit', async (code, signal) => {
-  await database?.stop()
-  process.exit(code ?? (signal ? 1 : 0))
-})

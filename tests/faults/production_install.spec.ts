@@ -70,9 +70,8 @@ test.group('Faults | production install', (group) => {
     const image = join(workDir, 'app')
 
     // COPY . . (the tracked files, as a clean clone has them)
-    const files = (await mustRun('git', ['ls-files', '-z'], app.makePath()))
-      .split('\0')
-      .filter(Boolean)
+    const listed = await mustRun('git', ['ls-files', '-z'], app.makePath())
+    const files = listed.split('\0').filter(Boolean)
     for (const file of files) {
       if (existsSync(app.makePath(file))) {
         cpSync(app.makePath(file), join(source, file), { recursive: true })

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { stripVTControlCharacters } from 'node:util'
 import { test } from '@japa/runner'
@@ -14,7 +16,7 @@ const ROOT = fileURLToPath(app.appRoot)
  * URL points at a closed port, so a boot that gets past the settings fails
  * on the connection instead.
  */
-function boot(overrides: Record<string, string>) {
+function boot(overrides: Record<string, string>, raw = false) {
   const child = spawn(`${ROOT}node_modules/.bin/node`, ['ace.js', 'migration:status'], {
     cwd: ROOT,
     env: {
@@ -36,12 +38,18 @@ function boot(overrides: Record<string, string>) {
   child.stderr.on('data', (chunk) => (output += chunk))
   return new Promise<{ code: number | null; output: string }>((resolve, reject) => {
     child.on('error', reject)
-    child.on('close', (code) => resolve({ code, output: stripVTControlCharacters(output) }))
+    child.on('close', (code) =>
+      resolve({ code, output: raw ? output : stripVTControlCharacters(output) })
+    )
   })
 }
 
 const cases = [
   { setting: 'sessions.limit', variable: 'SESSION_LIMIT', value: '0' },
+  { setting: 'sessions.limit', variable: 'SESSION_LIMIT', value: 'abc' },
+  { setting: 'hashing.concurrency', variable: 'HASH_CONCURRENCY', value: '2.5' },
+  { setting: 'tokens.resetTtl', variable: 'RESET_TOKEN_TTL', value: '1.5h' },
+  { setting: 'tokens.verificationTtl', variable: 'VERIFICATION_TOKEN_TTL', value: '1 day' },
   { setting: 'tokens.accessTtl', variable: 'ACCESS_TOKEN_TTL', value: 'banana' },
   { setting: 'password.minLength', variable: 'PASSWORD_MIN_LENGTH', value: '200' },
   { setting: 'trustedProxies', variable: 'TRUSTED_PROXIES', value: 'not-an-ip' },
@@ -59,4 +67,39 @@ test.group('Settings | boot validation', () => {
       assert.include(output, `Invalid setting "${setting}" (env ${variable})`)
       assert.notInclude(output, 'ECONNREFUSED', 'it must fail before connecting to the database')
     })
+})
+
+test.group('Settings | boot errors', () => {
+  test('a bad setting stops the boot with one plain line naming the fix', async ({ assert }) => {
+    const { code, output } = await boot({ SESSION_LIMIT: 'abc' }, true)
+
+    assert.notEqual(code, 0)
+    assert.equal(
+      output,
+      'tessera: Invalid setting "sessions.limit" (env SESSION_LIMIT): expected an integer from 1 to 1000' +
+        ' — fix the value in .env or the environment\n'
+    )
+  }).timeout(30_000)
+
+  test('a missing variable is named on one line, without colours or a stack', async ({
+    assert,
+    cleanup,
+  }) => {
+    const empty = await mkdtemp(join(app.makePath('tmp'), 'env-'))
+    cleanup(() => rm(empty, { recursive: true, force: true }))
+    const { code, output } = await boot({ APP_KEY: '', ENV_PATH: empty }, true)
+
+    assert.notEqual(code, 0)
+    assert.match(output, /^tessera: Missing environment variable "APP_KEY" — set it in \.env/)
+    assert.equal(output.trim().split('\n').length, 1)
+    assert.notInclude(output, '\u001B')
+    assert.notInclude(output, 'created', 'no .env is made when the environment sets APP_KEY')
+  }).timeout(30_000)
+
+  test('durations take s, m, h, d and w', async ({ assert }) => {
+    const { output } = await boot({ RESET_TOKEN_TTL: '1w', ACCESS_TOKEN_TTL: '2h' })
+
+    assert.notInclude(output, 'Invalid setting')
+    assert.include(output, 'ECONNREFUSED', 'the boot must get as far as the database')
+  }).timeout(30_000)
 })

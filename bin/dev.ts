@@ -1,0 +1,109 @@
+/*
+|--------------------------------------------------------------------------
+| `npm run dev`
+|--------------------------------------------------------------------------
+|
+| The development server with hot module reloading (`node ace serve
+| --hmr`, hot-hook; boundaries in package.json → hotHook) on the same
+| database as `npm start`: creates `.env` when missing, starts the embedded
+| PostgreSQL when there is no DATABASE_URL, runs pending migrations, and
+| stops the dev server and then the database on any stop signal.
+|
+*/
+
+import { spawn, type ChildProcess } from 'node:child_process'
+import { resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import {
+  configuredDatabaseUrl,
+  startEmbeddedPostgres,
+  type EmbeddedDatabase,
+} from '../database/embedded_postgres.ts'
+import { ensureEnvFile } from './env_file.ts'
+import { reportError } from './report_error.ts'
+import { onOrphaned, onStopSignal } from './signals.ts'
+
+const appRoot = fileURLToPath(new URL('../', import.meta.url))
+
+function say(message: string) {
+  process.stdout.write(`[tessera] ${message}\n`)
+}
+
+let database: EmbeddedDatabase | undefined
+let devServer: ChildProcess | undefined
+
+/**
+ * Signals the dev server's process group: `ace serve` and the HTTP server
+ * it runs (`ace serve` alone ignores SIGTERM and would leave it behind).
+ */
+function signalDevServer(signal: NodeJS.Signals) {
+  try {
+    process.kill(-devServer!.pid!, signal)
+  } catch {}
+}
+
+/**
+ * Stops the dev server and its HTTP server, then the database.
+ */
+async function stopEverything() {
+  if (devServer && devServer.exitCode === null && devServer.signalCode === null) {
+    const exited = new Promise((done) => devServer!.once('exit', done))
+    signalDevServer('SIGTERM')
+    const timer = setTimeout(() => signalDevServer('SIGKILL'), 5_000)
+    await exited
+    clearTimeout(timer)
+  }
+  signalDevServer('SIGKILL')
+  await database?.stop()
+}
+
+onStopSignal(stopEverything)
+onOrphaned(stopEverything)
+
+try {
+  const created = await ensureEnvFile(appRoot)
+  if (created) say(`created ${created} with a fresh APP_KEY`)
+
+  const env: NodeJS.ProcessEnv = { ...process.env }
+  if (!(await configuredDatabaseUrl(appRoot))) {
+    database = await startEmbeddedPostgres({
+      directory: resolve(appRoot, process.env.EMBEDDED_PG_DIR ?? 'tmp/postgres'),
+      database: 'tessera',
+    })
+    env.DATABASE_URL = database.url
+    say(
+      `no DATABASE_URL: embedded PostgreSQL on 127.0.0.1:${database.port} (data in ${database.directory})`
+    )
+  }
+
+  const migrated = spawn(process.execPath, ['ace.js', 'migrate'], {
+    cwd: appRoot,
+    env,
+    stdio: 'inherit',
+  })
+  const code = await new Promise((done) => migrated.on('exit', done))
+  if (code !== 0) {
+    await stopEverything()
+    process.exit(1)
+  }
+
+  /**
+   * In a process group of its own, so that stopping reaches the HTTP
+   * server too; without a terminal on stdin (a background group reading
+   * the terminal would be stopped), so no keyboard shortcuts.
+   */
+  devServer = spawn(process.execPath, ['ace.js', 'serve', '--hmr'], {
+    cwd: appRoot,
+    env,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    detached: true,
+  })
+  devServer.on('exit', async (exitCode, signal) => {
+    await database?.stop()
+    process.exit(exitCode ?? (signal ? 1 : 0))
+  })
+} catch (error) {
+  reportError(error)
+  await stopEverything()
+  process.exit(1)
+}
