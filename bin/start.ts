@@ -19,12 +19,7 @@
 
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { resolve } from 'node:path'
-import {
-  configuredDatabaseUrl,
-  startEmbeddedPostgres,
-  type EmbeddedDatabase,
-} from '../database/embedded_postgres.ts'
+import { startDevelopmentDatabase, type EmbeddedDatabase } from '../database/embedded_postgres.ts'
 import { ensureEnvFile } from './env_file.ts'
 import { reportError } from './report_error.ts'
 import {
@@ -88,16 +83,8 @@ try {
   if (created) say(`created ${created} with a fresh APP_KEY`)
 
   const env: NodeJS.ProcessEnv = { ...process.env }
-  if (!(await configuredDatabaseUrl(appRoot))) {
-    database = await startEmbeddedPostgres({
-      directory: resolve(appRoot, process.env.EMBEDDED_PG_DIR ?? 'tmp/postgres'),
-      database: 'tessera',
-    })
-    env.DATABASE_URL = database.url
-    say(
-      `no DATABASE_URL: embedded PostgreSQL on 127.0.0.1:${database.port} (data in ${database.directory})`
-    )
-  }
+  database = await startDevelopmentDatabase(appRoot, say)
+  if (database) env.DATABASE_URL = database.url
 
   await run('running migrations', ['ace.js', 'migrate'], env)
   await ensureBuild(appRoot, say)

@@ -236,6 +236,27 @@ export async function configuredDatabaseUrl(appRoot: string) {
 }
 
 /**
+ * The database of `npm start` and `npm run dev`: none when DATABASE_URL is
+ * configured (environment or `.env`); else the embedded PostgreSQL in
+ * EMBEDDED_PG_DIR (default tmp/postgres, relative to `appRoot`), started,
+ * attached to or created, which the caller stops. Says so through `say`.
+ */
+export async function startDevelopmentDatabase(
+  appRoot: string,
+  say: (message: string) => void
+): Promise<EmbeddedDatabase | undefined> {
+  if (await configuredDatabaseUrl(appRoot)) return undefined
+  const database = await startEmbeddedPostgres({
+    directory: resolve(appRoot, process.env.EMBEDDED_PG_DIR ?? 'tmp/postgres'),
+    database: 'tessera',
+  })
+  say(
+    `no DATABASE_URL: embedded PostgreSQL on 127.0.0.1:${database.port} (data in ${database.directory})`
+  )
+  return database
+}
+
+/**
  * True when `npm start` already initialised a cluster in `directory`.
  */
 export async function embeddedClusterExists(directory: string) {
