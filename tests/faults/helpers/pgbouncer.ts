@@ -12,8 +12,9 @@ const BINARY = ['/usr/sbin/pgbouncer', '/usr/bin/pgbouncer'].find((path) => exis
 /**
  * Debian's PgBouncer (1.18 on bookworm) in front of the suite's
  * PostgreSQL, on a free loopback port with an ini of its own: the stock
- * settings but for the pool mode and the server pool size. Started and
- * stopped by the test, like `RedisServer`.
+ * settings but for the pool mode, the server pool size and round-robin
+ * reuse of server connections. Started and stopped by the test, like
+ * `RedisServer`.
  *
  * Clients authenticate with SCRAM against a plaintext `auth_file`, which
  * PgBouncer also uses to log in to PostgreSQL; the files live in a
@@ -84,6 +85,10 @@ export default class PgBouncer {
         `auth_file = ${join(directory, 'users.txt')}`,
         `pool_mode = ${this.mode}`,
         `default_pool_size = ${this.poolSize}`,
+        // hand out server connections in turn instead of reusing the last
+        // one, as a busy pooler does: consecutive statements of one idle
+        // client land on different servers, deterministically
+        'server_round_robin = 1',
         '',
       ].join('\n'),
       { mode: 0o600 }
