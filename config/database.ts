@@ -20,6 +20,8 @@ const acquireTimeout = env.get('DB_ACQUIRE_TIMEOUT_MS', 3000)
 const connectTimeout = env.get('DB_CONNECT_TIMEOUT_MS', 3000)
 const statementTimeout = env.get('DB_STATEMENT_TIMEOUT_MS', 5000)
 const timeouts = { statement: statementTimeout, idleInTransaction: statementTimeout * 2 }
+/** The client-side bound, for a server that does not answer at all. */
+const queryTimeout = statementTimeout + 1000
 
 /**
  * Ace commands (migrations, operator commands, the prunes) connect to
@@ -44,7 +46,8 @@ const connectionString = direct
  * - a transaction-mode PgBouncer: per transaction (`transactionTimeouts`,
  *   run by app/services/transactions.ts) and, for statements outside one,
  *   a cancel sent through the pooler (`adaptToTransactionPooler`, which
- *   also unnames prepared statements).
+ *   also unnames prepared statements, and cancels a statement inside a
+ *   transaction that outlives `query_timeout`).
  * Everywhere, `query_timeout` is the client-side bound a second later, for
  * a server that does not answer at all.
  */
@@ -56,12 +59,19 @@ const startupTimeouts: Record<string, number> =
       }
     : {}
 
+/**
+ * knex's pool hook, once per new connection before its first use: the
+ * session settings or the transaction-mode adaptations above. An error
+ * (the SET failing) discards the connection, and acquiring it fails: 503.
+ */
 function afterCreate(connection: pg.Client, done: (error: Error | null, c: pg.Client) => void) {
   if (pooler === 'session') {
     connection.query(sessionTimeoutsSql(timeouts), (error: Error | null) => done(error, connection))
     return
   }
-  if (pooler === 'transaction') adaptToTransactionPooler(connection, timeouts.statement)
+  if (pooler === 'transaction') {
+    adaptToTransactionPooler(connection, { outside: timeouts.statement, inside: queryTimeout })
+  }
   done(null, connection)
 }
 
@@ -88,7 +98,7 @@ const dbConfig = defineConfig({
         application_name: 'tessera',
         connectionTimeoutMillis: connectTimeout,
         ...startupTimeouts,
-        query_timeout: statementTimeout + 1000,
+        query_timeout: queryTimeout,
       } as { connectionString: string },
       pool: {
         min: 0,

@@ -59,22 +59,31 @@ type PooledClient = pg.Client & {
  *   covers the app's hot path (app/modules/tokens/token_store.ts) and the
  *   limiter's database store, which names its statements too.
  * - A statement sent outside a transaction and still running
- *   `cancelAfterMs` later is cancelled through the pooler (a CancelRequest
- *   with the keys the pooler gave this connection; PgBouncer forwards it to
- *   the server connection running the statement, and drops it if none
- *   is). The server-side `statement_timeout` cannot be relied on here:
- *   startup parameters are refused, and a session `SET` would not follow
- *   the client. Transactions set it themselves, server-side
+ *   `cancelAfter.outside` ms later is cancelled through the pooler (a
+ *   CancelRequest with the keys the pooler gave this connection; PgBouncer
+ *   forwards it to the server connection running the statement, and drops
+ *   it if none is). The server-side `statement_timeout` cannot be relied
+ *   on here: startup parameters are refused, and a session `SET` would not
+ *   follow the client. Transactions set it themselves, server-side
  *   (`transactionTimeoutsStatement`); this bounds the statements outside
  *   them (the hot path, the limiter's upserts, BEGIN). The statement fails
- *   with 57014, which the error handler answers with 503. Whether a
- *   transaction is open is what the last ReadyForQuery said
- *   (`getTransactionStatus()`: 'T' in one, 'E' in a failed one).
+ *   with 57014, which the error handler answers with 503.
+ * - Inside a transaction the cancel comes only after `cancelAfter.inside`
+ *   ms (the client-side `query_timeout`): by then the transaction's own
+ *   timeout has cut the statement, unless the transaction was opened
+ *   without setting one; either way nothing keeps running on the server
+ *   once the client has given up on it.
+ *
+ * Whether a transaction is open is what the last ReadyForQuery said
+ * (`getTransactionStatus()`: 'T' in one, 'E' in a failed one).
  *
  * Statements submitted as objects with their own `submit` (cursors,
  * streams) pass through unchanged.
  */
-export function adaptToTransactionPooler(client: pg.Client, cancelAfterMs: number) {
+export function adaptToTransactionPooler(
+  client: pg.Client,
+  cancelAfter: { outside: number; inside: number }
+) {
   const pooled = client as PooledClient
   const send = client.query.bind(client) as (...args: any[]) => any
   ;(client as any).query = (config: any, values?: any, callback?: any) => {
@@ -91,9 +100,10 @@ export function adaptToTransactionPooler(client: pg.Client, cancelAfterMs: numbe
     }
     const status = pooled.getTransactionStatus()
     const inTransaction = status === 'T' || status === 'E'
-    const timer = inTransaction
-      ? undefined
-      : setTimeout(() => cancelRunningStatement(pooled), cancelAfterMs)
+    const timer = setTimeout(
+      () => cancelRunningStatement(pooled),
+      inTransaction ? cancelAfter.inside : cancelAfter.outside
+    )
     try {
       if (typeof callback === 'function') {
         return send(config, values, (error: unknown, result: unknown) => {
