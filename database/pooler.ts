@@ -128,14 +128,16 @@ const CANCEL_WAIT_MS = 5000
 
 /**
  * Sends a CancelRequest for whatever `client` is running, on a connection
- * of its own to the same host and port, and leaves that connection for
- * the server to close; errors are ignored (a lost cancel leaves the
- * client-side `query_timeout` as the bound).
+ * of its own to the same host and port (or Unix socket, as `pg` names it),
+ * and leaves that connection for the server to close; errors are ignored
+ * (a lost cancel leaves the client-side `query_timeout` as the bound).
+ * A statement that ends just as the timer fires may let the cancel reach
+ * the connection's next statement (a spurious 503, within a few ms).
  */
 function cancelRunningStatement(client: PooledClient) {
   if (client.processID === null || client.processID === undefined) return
   const connection = new pg.Connection() as pg.Connection & {
-    connect(port: number, host: string): void
+    connect(portOrSocket: number | string, host?: string): void
     cancel(processID: number, secretKey: unknown): void
   }
   connection.on('error', () => {})
@@ -145,7 +147,8 @@ function cancelRunningStatement(client: PooledClient) {
     giveUp.unref()
     connection.stream.once('close', () => clearTimeout(giveUp))
   })
-  connection.connect(client.port, client.host)
+  if (client.host.startsWith('/')) connection.connect(`${client.host}/.s.PGSQL.${client.port}`)
+  else connection.connect(client.port, client.host)
 }
 
 function integer(value: number) {
