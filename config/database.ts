@@ -2,6 +2,13 @@ import pg from 'pg'
 import env from '#start/env'
 import app from '@adonisjs/core/services/app'
 import { defineConfig } from '@adonisjs/lucid'
+import settings from '#config/setting'
+import {
+  adaptToTransactionPooler,
+  sessionTimeoutsSql,
+  transactionTimeoutsStatement,
+  type Pooler,
+} from '#database/pooler'
 
 /**
  * Every wait on PostgreSQL is bounded: a pool that cannot hand out a
@@ -12,6 +19,68 @@ import { defineConfig } from '@adonisjs/lucid'
 const acquireTimeout = env.get('DB_ACQUIRE_TIMEOUT_MS', 3000)
 const connectTimeout = env.get('DB_CONNECT_TIMEOUT_MS', 3000)
 const statementTimeout = env.get('DB_STATEMENT_TIMEOUT_MS', 5000)
+const timeouts = { statement: statementTimeout, idleInTransaction: statementTimeout * 2 }
+/** The client-side bound, for a server that does not answer at all. */
+const queryTimeout = statementTimeout + 1000
+
+/**
+ * Ace commands (migrations, operator commands, the prunes) connect to
+ * DIRECT_DATABASE_URL when it is set, as to PostgreSQL itself: Lucid's
+ * migration lock is a session-scoped advisory lock, which a
+ * transaction-mode pooler would leave held on a server connection
+ * (SECURITY.md F8). The server process uses DATABASE_URL.
+ */
+const direct = app.getEnvironment() === 'console' && settings.database.directUrl !== undefined
+const pooler: Pooler = direct ? 'none' : settings.database.pooler
+const connectionString = direct
+  ? settings.database.directUrl!
+  : env.get('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/tessera')
+
+/**
+ * Where the server-side timeouts are set, by what DATABASE_URL is
+ * (SECURITY.md F1, F8):
+ * - PostgreSQL itself: as startup parameters of each connection.
+ * - a session-mode PgBouncer: it refuses those parameters ("unsupported
+ *   startup parameter"), so one `SET` per new connection, which keeps its
+ *   server connection for life.
+ * - a transaction-mode PgBouncer: per transaction (`transactionTimeouts`,
+ *   run by app/services/transactions.ts) and, for statements outside one,
+ *   a cancel sent through the pooler (`adaptToTransactionPooler`, which
+ *   also unnames prepared statements, and cancels a statement inside a
+ *   transaction that outlives `query_timeout`).
+ * Everywhere, `query_timeout` is the client-side bound a second later, for
+ * a server that does not answer at all.
+ */
+const startupTimeouts: Record<string, number> =
+  pooler === 'none'
+    ? {
+        statement_timeout: timeouts.statement,
+        idle_in_transaction_session_timeout: timeouts.idleInTransaction,
+      }
+    : {}
+
+/**
+ * knex's pool hook, once per new connection before its first use: the
+ * session settings or the transaction-mode adaptations above. An error
+ * (the SET failing) discards the connection, and acquiring it fails: 503.
+ */
+function afterCreate(connection: pg.Client, done: (error: Error | null, c: pg.Client) => void) {
+  if (pooler === 'session') {
+    connection.query(sessionTimeoutsSql(timeouts), (error: Error | null) => done(error, connection))
+    return
+  }
+  if (pooler === 'transaction') {
+    adaptToTransactionPooler(connection, { outside: timeouts.statement, inside: queryTimeout })
+  }
+  done(null, connection)
+}
+
+/**
+ * The statement that opens every transaction behind a transaction-mode
+ * pooler, or null when the connection keeps its own timeouts.
+ */
+export const transactionTimeouts =
+  pooler === 'transaction' ? transactionTimeoutsStatement(timeouts) : null
 
 /**
  * bigint ids and counts as JavaScript numbers: ids stay far below 2^53.
@@ -25,12 +94,11 @@ const dbConfig = defineConfig({
     postgres: {
       client: 'pg',
       connection: {
-        connectionString: env.get('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/tessera'),
+        connectionString,
         application_name: 'tessera',
         connectionTimeoutMillis: connectTimeout,
-        statement_timeout: statementTimeout,
-        query_timeout: statementTimeout + 1000,
-        idle_in_transaction_session_timeout: statementTimeout * 2,
+        ...startupTimeouts,
+        query_timeout: queryTimeout,
       } as { connectionString: string },
       pool: {
         min: 0,
@@ -39,6 +107,7 @@ const dbConfig = defineConfig({
         createTimeoutMillis: connectTimeout,
         idleTimeoutMillis: 30_000,
         propagateCreateError: false,
+        afterCreate,
       },
       ...({ acquireConnectionTimeout: acquireTimeout } as {}),
       migrations: {

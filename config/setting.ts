@@ -149,6 +149,34 @@ function proxies(setting: string, variable: string) {
   return entries
 }
 
+/**
+ * A PostgreSQL connection URL (`postgres://` or `postgresql://`), or
+ * undefined when the variable is unset. The URL itself never appears in
+ * the message: it may carry a password.
+ */
+function databaseUrl(setting: string, variable: string) {
+  const raw = env.get(variable as any) as string | undefined
+  if (raw === undefined || raw.trim() === '') return undefined
+  let parsed: URL | undefined
+  try {
+    parsed = new URL(raw)
+  } catch {}
+  if (!parsed || (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:')) {
+    throw new InvalidSettingError(setting, variable, 'expected a postgres:// URL')
+  }
+  return raw
+}
+
+const pooler = (env.get('DB_POOLER') as 'none' | 'session' | 'transaction' | undefined) ?? 'none'
+const directUrl = databaseUrl('database.directUrl', 'DIRECT_DATABASE_URL')
+if (pooler === 'transaction' && directUrl === undefined) {
+  throw new InvalidSettingError(
+    'database.directUrl',
+    'DIRECT_DATABASE_URL',
+    'required with DB_POOLER=transaction: migrations hold a session-scoped advisory lock, which a transaction-mode pooler leaks'
+  )
+}
+
 const frontendUrl = url('frontend.url', 'FRONTEND_URL', 'http://localhost:5173')
 
 const passwordMin = integer('password.minLength', 'PASSWORD_MIN_LENGTH', 8, 8, 64)
@@ -178,6 +206,26 @@ const settings = {
       ).toString()
     ),
   },
+
+  /**
+   * What DATABASE_URL points at, and where ace commands connect.
+   *
+   * `pooler`: `none` (PostgreSQL itself), `session` or `transaction` (a
+   * PgBouncer in that pool mode). PgBouncer refuses the timeouts as
+   * startup parameters, so behind it they are set per connection
+   * (session mode) or per transaction (transaction mode); in transaction
+   * mode statements are also unnamed, since a named prepared statement
+   * lives on one server connection and the next transaction may get
+   * another (config/database.ts). Named statements are faster: use a
+   * transaction-mode pooler only when connections are scarce.
+   *
+   * `directUrl` (`DIRECT_DATABASE_URL`): PostgreSQL without the pooler, for
+   * ace commands — migrations take Lucid's session-scoped advisory lock,
+   * which a transaction-mode pooler would leave held on a server
+   * connection. Required with `pooler: 'transaction'`; unset, commands use
+   * DATABASE_URL.
+   */
+  database: { pooler, directUrl },
 
   /**
    * Proxies allowed to set X-Forwarded-For. Trusting one that is not yours

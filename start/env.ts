@@ -31,6 +31,9 @@ export default await Env.create(new URL('../', import.meta.url), {
   |----------------------------------------------------------
   | Database: DATABASE_URL, or the embedded PostgreSQL that
   | bin/start.ts and bin/test.ts start when it is unset.
+  | DB_POOLER says whether DATABASE_URL is a PgBouncer, and
+  | in which pool mode; DIRECT_DATABASE_URL is the server
+  | itself, for ace commands (config/setting.ts `database`).
   |----------------------------------------------------------
   */
   DATABASE_URL: Env.schema.string.optional(),
@@ -38,6 +41,8 @@ export default await Env.create(new URL('../', import.meta.url), {
   DB_ACQUIRE_TIMEOUT_MS: Env.schema.number.optional(),
   DB_CONNECT_TIMEOUT_MS: Env.schema.number.optional(),
   DB_STATEMENT_TIMEOUT_MS: Env.schema.number.optional(),
+  DB_POOLER: Env.schema.enum.optional(['none', 'session', 'transaction'] as const),
+  DIRECT_DATABASE_URL: Env.schema.string.optional(),
 
   /*
   |----------------------------------------------------------

@@ -1,6 +1,7 @@
 import db from '@adonisjs/lucid/services/db'
 import type { QueryClientContract, TransactionClientContract } from '@adonisjs/lucid/types/database'
 import ServiceUnavailableException from '#exceptions/service_unavailable_exception'
+import { transactionTimeouts } from '#config/database'
 
 /**
  * `db.transaction(work)` with its outcome checked. knex resolves
@@ -10,6 +11,13 @@ import ServiceUnavailableException from '#exceptions/service_unavailable_excepti
  * done. A failed BEGIN surfaces the same way, later, as "Transaction query
  * already complete". Both mean the database could not make the change:
  * 503 with Retry-After, and never a 2xx for it (SECURITY.md F2).
+ *
+ * Behind a transaction-mode pooler (config/database.ts), the transaction
+ * first sets its own statement and idle-in-transaction timeouts, as
+ * `SET LOCAL`: the connection carries none there, and a row lock waited
+ * for inside would otherwise hold the request and its server connection
+ * without bound (SECURITY.md F8). One more round trip per transaction;
+ * none elsewhere.
  */
 export async function inTransaction<T>(
   work: (trx: TransactionClientContract) => Promise<T>,
@@ -22,6 +30,9 @@ export async function inTransaction<T>(
     failure ??= error
   })
   try {
+    if (transactionTimeouts) {
+      await trx.rawQuery(transactionTimeouts.sql, transactionTimeouts.bindings)
+    }
     const result = await work(trx)
     await trx.commit()
     await outcome

@@ -54,6 +54,7 @@ const cases = [
   { setting: 'password.minLength', variable: 'PASSWORD_MIN_LENGTH', value: '200' },
   { setting: 'trustedProxies', variable: 'TRUSTED_PROXIES', value: 'not-an-ip' },
   { setting: 'hashing.memoryKib', variable: 'ARGON2_MEMORY_KIB', value: '1024' },
+  { setting: 'database.directUrl', variable: 'DIRECT_DATABASE_URL', value: 'http://db:5432/x' },
 ]
 
 test.group('Settings | boot validation', () => {
@@ -65,6 +66,17 @@ test.group('Settings | boot validation', () => {
 
       assert.notEqual(code, 0)
       assert.include(output, `Invalid setting "${setting}" (env ${variable})`)
+      assert.notInclude(output, 'ECONNREFUSED', 'it must fail before connecting to the database')
+    })
+
+  test('stops the boot when DB_POOLER=transaction has no DIRECT_DATABASE_URL for migrations')
+    .timeout(30_000)
+    .run(async ({ assert }) => {
+      const { code, output } = await boot({ DB_POOLER: 'transaction' })
+
+      assert.notEqual(code, 0)
+      assert.include(output, 'Invalid setting "database.directUrl" (env DIRECT_DATABASE_URL)')
+      assert.include(output, 'session-scoped advisory lock')
       assert.notInclude(output, 'ECONNREFUSED', 'it must fail before connecting to the database')
     })
 })

@@ -7,8 +7,9 @@ const TABLE = 'tokens'
 
 /**
  * The hot-path statements, run as named prepared statements (see
- * `#prepared`): an access token and its user in one round trip (by id
- * *and* type), and the coalesced `last_used_at` write. Columns are listed,
+ * `#prepared`; unnamed behind a transaction-mode pooler): an access token
+ * and its user in one round trip (by id *and* type), and the coalesced
+ * `last_used_at` write. Columns are listed,
  * not `t.*`, so a column added by a later migration does not change the
  * result type of a statement already prepared on a live connection. The
  * user's password hash is not among them: no signed-in request needs it.
@@ -199,9 +200,17 @@ export default class TokenStore {
   /**
    * Runs a statement through `pg` itself, on a connection of the app's
    * pool (knex's): a named prepared statement, so PostgreSQL parses and
-   * plans it once per connection instead of on every request.
-   * `db.connection()` is the global transaction when one is open (tests);
-   * its client hands out that transaction's connection.
+   * plans it once per connection instead of on every request
+   * (PERFORMANCE.md P1). `db.connection()` is the global transaction when
+   * one is open (tests); its client hands out that transaction's
+   * connection.
+   *
+   * The connection decides whether the name is used: behind a
+   * transaction-mode pooler (DB_POOLER=transaction) it sends every
+   * statement unnamed and cancels one outside a transaction that outlives
+   * the statement timeout (database/pooler.ts, SECURITY.md F8), since
+   * consecutive statements may run on different server connections.
+   * Still one round trip, and nothing written on the request path.
    */
   async #prepared(
     statement: { name: string; text: string },

@@ -4,6 +4,7 @@ import { freePort } from '#database/embedded_postgres'
 import { Mailbox } from '#tests/helpers/mailbox'
 import FaultCluster from '#tests/faults/helpers/cluster'
 import RedisServer from '#tests/faults/helpers/redis_server'
+import PgBouncer from '#tests/faults/helpers/pgbouncer'
 import ServiceProcess, { LOG_LEVEL, type LogEntry } from '#tests/faults/helpers/service'
 import { runAce } from '#tests/helpers/service_process'
 import TcpGate from '#tests/faults/helpers/tcp_gate'
@@ -99,6 +100,7 @@ export default class Harness {
     readonly mailbox: Mailbox,
     readonly gate: TcpGate,
     readonly redis: RedisServer | undefined,
+    readonly pgbouncer: PgBouncer | undefined,
     readonly service: ServiceProcess,
     readonly api: Api,
     readonly driver: LoadDriver,
@@ -107,10 +109,14 @@ export default class Harness {
 
   /**
    * @param options.name names the service's log file, tmp/faults-logs/<name>.log
+   * @param options.pooler puts a PgBouncer in that pool mode between the
+   *   service and PostgreSQL (DB_POOLER); in transaction mode, ace commands
+   *   (the migrations) get the server itself as DIRECT_DATABASE_URL
    */
   static async start(options: {
     name: string
     limiterStore?: 'redis'
+    pooler?: 'session' | 'transaction'
     users?: number
     resets?: boolean
   }) {
@@ -132,8 +138,21 @@ export default class Harness {
         started.push(() => redis!.stop())
         await redis.start()
       }
+      let pgbouncer: PgBouncer | undefined
+      if (options.pooler) {
+        // session mode pins a server connection to each client connection:
+        // its pool must hold the service's and an ace command's
+        const poolSize = options.pooler === 'session' ? LIMITS.poolMax * 2 : 3
+        pgbouncer = new PgBouncer(await freePort(), cluster.url, options.pooler, poolSize)
+        started.push(() => pgbouncer!.stop())
+        await pgbouncer.start()
+      }
       const port = await freePort()
-      const env = serviceEnv(cluster.url, gate.port, redis?.url)
+      const env = {
+        ...serviceEnv(pgbouncer?.url ?? cluster.url, gate.port, redis?.url),
+        ...(options.pooler ? { DB_POOLER: options.pooler } : {}),
+        ...(options.pooler === 'transaction' ? { DIRECT_DATABASE_URL: cluster.url } : {}),
+      }
       await runAce(['migration:run', '--force', '--no-schema-generate', '--compact-output'], {
         ...env,
         HOST: '127.0.0.1',
@@ -173,6 +192,7 @@ export default class Harness {
         mailbox,
         gate,
         redis,
+        pgbouncer,
         service,
         api,
         driver,
@@ -188,6 +208,7 @@ export default class Harness {
     await this.driver.stop()
     await this.service.stop()
     await this.redis?.stop()
+    await this.pgbouncer?.stop()
     await this.gate.close()
     await this.mailbox.stop()
     await this.cluster.destroy()
