@@ -2,10 +2,14 @@ import { resolve } from 'node:path'
 import env from '#start/env'
 import app from '@adonisjs/core/services/app'
 import { defineConfig, transports } from '@adonisjs/mail'
-import { InvalidSettingError } from '#config/setting'
+import settings, { InvalidSettingError } from '#config/setting'
 import FileMailTransport from '#services/file_mail_transport'
 
 /**
+ * Mail is sent by the job queue's worker (`mail.send`, app/services/
+ * account_mail.ts), which retries and dead-letters it; `sendLater` is not
+ * used.
+ *
  * SMTP when SMTP_HOST is set. Otherwise, outside production (or when
  * MAIL_DIR is set explicitly), each message is written to a file under
  * MAIL_DIR (default tmp/mail). Production without either stops the boot:
@@ -38,6 +42,12 @@ const mailConfig = defineConfig({
       connectionTimeout: 5000,
       greetingTimeout: 5000,
       socketTimeout: 10000,
+      // A pool of at most as many connections as the job queue runs jobs at
+      // once, each reused for up to 100 messages: a burst of mail no longer
+      // opens one connection per message.
+      pool: true,
+      maxConnections: settings.jobs.concurrency,
+      maxMessages: 100,
     }),
     // relative to the working directory: the project's root under `npm start`,
     // whose server runs from build/

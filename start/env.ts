@@ -96,4 +96,12 @@ export default await Env.create(new URL('../', import.meta.url), {
   ARGON2_PARALLELISM: Env.schema.number.optional(),
   HASH_CONCURRENCY: Env.schema.number.optional(),
   HASH_QUEUE_LIMIT: Env.schema.number.optional(),
+  JOB_CONCURRENCY: Env.schema.number.optional(),
+  JOB_POLL_MS: Env.schema.number.optional(),
+  JOB_RETRY_LIMIT: Env.schema.number.optional(),
+  JOB_RETRY_DELAY: Env.schema.string.optional(),
+  JOB_RETRY_DELAY_MAX: Env.schema.string.optional(),
+  JOB_TIMEOUT: Env.schema.string.optional(),
+  JOB_SUPERVISE_INTERVAL: Env.schema.string.optional(),
+  JOB_POOL_MAX: Env.schema.number.optional(),
 })
