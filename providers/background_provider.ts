@@ -16,7 +16,16 @@ export default class BackgroundProvider {
     if (!['web', 'test'].includes(this.app.getEnvironment())) return
     const { default: background } = await import('#services/background')
     const { default: AccountMail } = await import('#services/account_mail')
+    const logger = await this.app.container.make('logger')
     const accountMail = await this.app.container.make(AccountMail)
+    // connected before the first request (whose statements the A2 tests
+    // count); if the database is down, the worker keeps trying
+    await background.start().catch((error) => {
+      logger.warn(
+        { err: { name: error?.name, code: error?.code } },
+        'job queue unavailable at boot'
+      )
+    })
     background.startWorkers((job) => accountMail.deliver(job))
   }
 

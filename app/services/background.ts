@@ -164,6 +164,17 @@ export class Background {
   }
 
   /**
+   * Connects to the queue's tables (installing or upgrading them if the
+   * migration has not) and makes its queues. Called at boot by the
+   * processes that run a worker; others connect on first use.
+   *
+   * @throws the database's error when it cannot be reached.
+   */
+  async start() {
+    await this.#started()
+  }
+
+  /**
    * Starts this process's worker: it fetches up to `jobs.concurrency` jobs
    * at a time and runs each through `handler`. Only the web server and the
    * test runner call it; one-off commands do not take jobs.
