@@ -113,6 +113,8 @@ export default class Harness {
     limiterStore?: 'redis'
     users?: number
     resets?: boolean
+    /** Extra or overriding environment for the service (job queue settings). */
+    env?: Record<string, string>
   }) {
     /** What is running so far, stopped in reverse if set-up fails half-way. */
     const started: Array<() => Promise<unknown>> = []
@@ -133,7 +135,7 @@ export default class Harness {
         await redis.start()
       }
       const port = await freePort()
-      const env = serviceEnv(cluster.url, gate.port, redis?.url)
+      const env = { ...serviceEnv(cluster.url, gate.port, redis?.url), ...options.env }
       await runAce(['migration:run', '--force', '--no-schema-generate', '--compact-output'], {
         ...env,
         HOST: '127.0.0.1',
@@ -509,6 +511,14 @@ function serviceEnv(databaseUrl: string, smtpPort: number, redisUrl?: string) {
     MAIL_IP_LIMIT: '100000',
     MAIL_EMAIL_LIMIT: '100000',
     TOKEN_IP_LIMIT: '100000',
+    // the job queue at test speed: a job of a killed process is taken up
+    // again after 8 s (longer than one SMTP greeting timeout), retries back
+    // off from 1 s to at most 4 s
+    JOB_TIMEOUT: '8s',
+    JOB_SUPERVISE_INTERVAL: '1s',
+    JOB_RETRY_DELAY: '1s',
+    JOB_RETRY_DELAY_MAX: '4s',
+    JOB_POLL_MS: '200',
     LIMITER_STORE: redisUrl ? 'redis' : 'database',
     ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
   }
