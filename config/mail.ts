@@ -2,6 +2,7 @@ import { resolve } from 'node:path'
 import env from '#start/env'
 import app from '@adonisjs/core/services/app'
 import { defineConfig, transports } from '@adonisjs/mail'
+import type { SMTPConfig } from '@adonisjs/mail/types'
 import settings, { InvalidSettingError } from '#config/setting'
 import FileMailTransport from '#services/file_mail_transport'
 
@@ -26,29 +27,35 @@ if (!smtpHost && !mailDir && app.inProduction) {
   )
 }
 
+/**
+ * The SMTP transport's options (exported for the test that counts its
+ * connections).
+ */
+export const smtpOptions: SMTPConfig = {
+  host: smtpHost ?? '127.0.0.1',
+  port: env.get('SMTP_PORT', 587),
+  secure: env.get('SMTP_SECURE', false),
+  auth: env.get('SMTP_USERNAME')
+    ? { type: 'login', user: env.get('SMTP_USERNAME')!, pass: env.get('SMTP_PASSWORD', '') }
+    : undefined,
+  connectionTimeout: 5000,
+  greetingTimeout: 5000,
+  socketTimeout: 10000,
+  // A pool of at most as many connections as the job queue runs jobs at
+  // once, each reused for up to 100 messages: a burst of mail no longer
+  // opens one connection per message.
+  pool: true,
+  maxConnections: settings.jobs.concurrency,
+  maxMessages: 100,
+}
+
 const mailConfig = defineConfig({
   default: smtpHost ? 'smtp' : 'file',
 
   from: env.get('MAIL_FROM', 'Tessera <no-reply@tessera.local>'),
 
   mailers: {
-    smtp: transports.smtp({
-      host: smtpHost ?? '127.0.0.1',
-      port: env.get('SMTP_PORT', 587),
-      secure: env.get('SMTP_SECURE', false),
-      auth: env.get('SMTP_USERNAME')
-        ? { type: 'login', user: env.get('SMTP_USERNAME')!, pass: env.get('SMTP_PASSWORD', '') }
-        : undefined,
-      connectionTimeout: 5000,
-      greetingTimeout: 5000,
-      socketTimeout: 10000,
-      // A pool of at most as many connections as the job queue runs jobs at
-      // once, each reused for up to 100 messages: a burst of mail no longer
-      // opens one connection per message.
-      pool: true,
-      maxConnections: settings.jobs.concurrency,
-      maxMessages: 100,
-    }),
+    smtp: transports.smtp(smtpOptions),
     // relative to the working directory: the project's root under `npm start`,
     // whose server runs from build/
     file: () => new FileMailTransport(resolve(mailDir ?? 'tmp/mail')),

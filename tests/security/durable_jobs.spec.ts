@@ -1,6 +1,11 @@
+import type { AddressInfo } from 'node:net'
 import { test } from '@japa/runner'
+import { SMTPServer } from 'smtp-server'
 import app from '@adonisjs/core/services/app'
 import db from '@adonisjs/lucid/services/db'
+import mail from '@adonisjs/mail/services/main'
+import { SMTPTransport } from '@adonisjs/mail/transports/smtp'
+import { smtpOptions } from '#config/mail'
 import settings from '#config/setting'
 import AccountMail from '#services/account_mail'
 import background, { type JobData } from '#services/background'
@@ -91,7 +96,7 @@ test.group('Security | F6 durable jobs', (group) => {
     const accountMail = await app.container.make(AccountMail)
     await accountMail.deliver(data)
     await waitForCount(email, CONFIRM, 2)
-    const mails = mailbox.to(email).filter((mail) => CONFIRM.test(mail.subject))
+    const mails = mailbox.to(email).filter((message) => CONFIRM.test(message.subject))
     const second = linkIn(mails[1], settings.links.verifyEmail).searchParams.get('token')!
     assert.notEqual(second, first)
 
@@ -100,5 +105,74 @@ test.group('Security | F6 durable jobs', (group) => {
     verified.assertStatus(200)
     // the claim survived the second run: the sign-up's password is the account's
     await signIn(client, email, password)
+  })
+
+  /**
+   * The app's SMTP options, pointed at a server that counts connections:
+   * a burst of mail shares a bounded pool instead of opening one
+   * connection per message.
+   */
+  test('F6: a burst of mail shares at most jobs.concurrency pooled SMTP connections', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
+    let open = 0
+    let most = 0
+    let connections = 0
+    let received = 0
+    const server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      logger: false,
+      onConnect: (_session, callback) => {
+        connections++
+        open++
+        most = Math.max(most, open)
+        callback()
+      },
+      onClose: () => {
+        open--
+      },
+      onData: (stream, _session, callback) => {
+        stream.resume()
+        stream.on('end', () => {
+          received++
+          // a little time per message, as a real server takes
+          setTimeout(() => callback(), 20)
+        })
+      },
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const port = (server.server.address() as AddressInfo).port
+    const mailer = mail.use() as unknown as { transport: SMTPTransport }
+    const original = mailer.transport
+    const pooled = new SMTPTransport({ ...smtpOptions, host: '127.0.0.1', port })
+    mailer.transport = pooled
+    cleanup(async () => {
+      mailer.transport = original
+      await pooled.close()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    })
+
+    const burst = 12
+    const users = await Promise.all(Array.from({ length: burst }, () => createUser()))
+    await Promise.all(
+      users.map(async (user) => {
+        const response = await client
+          .post(`${API}/auth/password/forgot`)
+          .json({ email: user.email })
+        response.assertStatus(202)
+      })
+    )
+    await background.idle()
+
+    assert.equal(received, burst)
+    assert.isAtMost(most, settings.jobs.concurrency, 'connections open at once')
+    assert.isAtMost(
+      connections,
+      settings.jobs.concurrency,
+      `${connections} connections for ${burst} mails`
+    )
   })
 })
