@@ -256,6 +256,9 @@ export class Background {
       max: jobs.poolMax,
       connectionTimeoutMillis: this.#options.connectTimeoutMs,
       options: `-c statement_timeout=${this.#options.statementTimeoutMs}`,
+      // bounded on our side too: a frozen server never answers the statement
+      // timeout (SECURITY.md F1), and a request's enqueue must not hang
+      ...({ query_timeout: this.#options.statementTimeoutMs + 1000 } as {}),
       supervise,
       superviseIntervalSeconds: jobs.superviseInterval,
       monitorIntervalSeconds: jobs.superviseInterval,
