@@ -187,9 +187,11 @@ export class Background {
   }
 
   /**
-   * Stops taking jobs, waits up to `timeoutMs` for the jobs in hand, then
-   * releases those still running (they are retried by any instance) and
-   * closes the queue's connections. For the shutdown path.
+   * Stops taking jobs, waits up to `timeoutMs` (milliseconds) for the jobs
+   * in hand, then releases those still running (they are retried by any
+   * instance; one whose mail still leaves is mailed again, with a link that
+   * supersedes) and closes the queue's connections. For the shutdown path,
+   * after the HTTP server has drained. Never throws.
    */
   async stop(timeoutMs = 10_000) {
     this.#running = false
@@ -200,8 +202,8 @@ export class Background {
     const boss = this.#boss ? await this.#boss.catch(() => undefined) : undefined
     this.#boss = undefined
     if (!boss) return
-    for (const [id, work] of this.#inHand) {
-      void work
+    // counted as a failed try: retried after its backoff, by any instance
+    for (const id of this.#inHand.keys()) {
       await boss
         .fail(this.queue, id, { error: { name: 'Released', code: 'SHUTDOWN' } })
         .catch(() => {})
