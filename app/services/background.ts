@@ -363,16 +363,30 @@ export class Background {
       }
       return
     }
-    try {
-      await boss.complete(this.queue, attempt)
-      this.#settle(job.id)
-    } catch (error) {
-      // done but not recorded: it runs again after `jobs.timeout`; a new
-      // link supersedes the one just mailed (at most one works)
-      logger.warn(
-        { job: job.data?.kind, jobId: job.id, err: errorSummary(error) },
-        'background job done but not recorded'
-      )
+    /**
+     * The mail has left: recording that is what keeps the job from running
+     * again and mailing a second link (which would kill the first, already
+     * in the user's mailbox). So a database that is briefly unreachable is
+     * waited for, as long as the job's claim lasts; after that, another run
+     * will take it up anyway (and a new link supersedes the one just
+     * mailed: at most one works).
+     */
+    const until = Date.now() + this.#options.jobs.timeout * 1000
+    for (let wait = 250; ; wait = Math.min(wait * 2, 2000)) {
+      try {
+        await boss.complete(this.queue, attempt)
+        this.#settle(job.id)
+        return
+      } catch (error) {
+        if (Date.now() + wait >= until) {
+          logger.warn(
+            { job: job.data?.kind, jobId: job.id, err: errorSummary(error) },
+            'background job done but not recorded'
+          )
+          return
+        }
+        await new Promise((resolve) => setTimeout(resolve, wait))
+      }
     }
   }
 
