@@ -347,6 +347,7 @@ export default class Harness {
       failures.push(`${unhandled.length} "unhandled error" log lines: ${summarizeLogs(unhandled)}`)
     }
 
+    this.driver.collectRedeliveries()
     const integrity = await checkIntegrity(this.cluster, this.driver.users, {
       lostAcknowledgementPossible: spec.lostAcknowledgementPossible ?? false,
     })
