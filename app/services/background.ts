@@ -4,6 +4,7 @@ import app from '@adonisjs/core/services/app'
 import logger from '@adonisjs/core/services/logger'
 import dbConfig from '#config/database'
 import settings, { type Settings } from '#config/setting'
+import ServiceUnavailableException from '#exceptions/service_unavailable_exception'
 
 /** The queue every account mail goes through. */
 export const QUEUE = 'account-mail'
@@ -74,6 +75,8 @@ export class Background {
   #paused: { promise: Promise<void>; resume: () => void } | null = null
   #handler?: JobHandler
   #running = false
+  /** Set by `stop()`: nothing starts or reconnects afterwards. */
+  #stopped = false
   #loop?: Promise<void>
   #inHand = new Map<string, Promise<void>>()
   #wake?: () => void
@@ -180,7 +183,9 @@ export class Background {
    * test runner call it; one-off commands do not take jobs.
    */
   startWorkers(handler: JobHandler) {
-    if (this.#running) return
+    // a stop() may come first: the server answers (and can be told to stop)
+    // while the provider's ready hook is still connecting the queue
+    if (this.#running || this.#stopped) return
     this.#handler = handler
     this.#running = true
     this.#loop = this.#work()
@@ -194,6 +199,7 @@ export class Background {
    * after the HTTP server has drained. Never throws.
    */
   async stop(timeoutMs = 10_000) {
+    this.#stopped = true
     this.#running = false
     this.#wake?.()
     this.#paused?.resume()
@@ -208,7 +214,17 @@ export class Background {
         .fail(this.queue, id, { error: { name: 'Released', code: 'SHUTDOWN' } })
         .catch(() => {})
     }
-    await boss.stop({ graceful: false, close: true }).catch(() => {})
+    // pg-boss's stop waits for a maintenance pass in flight; past a second,
+    // its connections are closed under it (the pass fails, harmlessly)
+    const stopped = boss.stop({ graceful: false, close: true }).then(
+      () => true,
+      () => true
+    )
+    const timer = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 1000).unref())
+    if (!(await Promise.race([stopped, timer]))) {
+      await (boss.getDb() as { close?: () => Promise<void> }).close?.().catch(() => {})
+      await stopped
+    }
   }
 
   /**
@@ -243,6 +259,7 @@ export class Background {
   }
 
   async #started() {
+    if (this.#stopped) throw new ServiceUnavailableException()
     this.#boss ??= this.#start().catch((error) => {
       this.#boss = undefined
       throw error
@@ -266,6 +283,10 @@ export class Background {
       monitorIntervalSeconds: jobs.superviseInterval,
       // the queues are made once, below: no need to re-read them every minute
       queueCacheIntervalSeconds: 24 * 3600,
+      // maintenance does what F6 needs (expiring jobs of dead processes,
+      // pruning) and no more, so a pass is short and never holds a stop up
+      reindex: false,
+      monitorVacuum: false,
       schedule: false,
       registerInstance: false,
       openTelemetry: { enabled: false },

@@ -186,4 +186,20 @@ test.group('Background | job queue', () => {
     await until(() => finished === 1, 8000)
     assert.equal(started, 1)
   }).timeout(15_000)
+
+  test('a queue stopped before its worker started never starts it nor takes a job', async ({
+    assert,
+  }) => {
+    const background = queue()
+    await background.start()
+    // the shutdown path can run while the ready hook is still connecting
+    await background.stop(100)
+    let runs = 0
+    background.startWorkers(async () => {
+      runs++
+    })
+    await assert.rejects(() => background.enqueue('late', {}), /temporarily unavailable/)
+    await sleep(200)
+    assert.equal(runs, 0)
+  })
 })
