@@ -44,6 +44,7 @@ export default defineConfig({
     () => import('@adonisjs/limiter/limiter_provider'),
     () => import('@adonisjs/mail/mail_provider'),
     () => import('#providers/token_provider'),
+    () => import('#providers/background_provider'),
   ],
 
   /*
@@ -54,7 +55,6 @@ export default defineConfig({
   preloads: [
     () => import('#start/routes'),
     () => import('#start/kernel'),
-    () => import('#start/mail'),
     () => import('#start/limiter'),
     { file: () => import('#start/observability'), environment: ['web', 'test'] },
   ],

@@ -14,6 +14,7 @@
 
 import { isIP } from 'node:net'
 import { availableParallelism } from 'node:os'
+import app from '@adonisjs/core/services/app'
 import env from '#start/env'
 import { ROLE_NAME } from '#services/role_names'
 
@@ -401,6 +402,33 @@ const settings = {
       0
     ),
     deadline: requiredDuration('shutdown.deadline', 'SHUTDOWN_DEADLINE', '30s', 1),
+  },
+
+  /**
+   * The job queue in PostgreSQL that issues links and sends mail after the
+   * response (app/services/background.ts, SECURITY.md F6). `concurrency`
+   * bounds the jobs — and so the SMTP sends — one process runs at once;
+   * `pollMs` is how soon another instance's job is noticed (a job enqueued
+   * by this process wakes its own worker at once). A failed job is retried
+   * `retryLimit` times with exponential backoff from `retryDelay` (capped
+   * at `retryDelayMax`), then dead-lettered for an operator (`jobs:failed`,
+   * `jobs:retry`). A job whose process died is taken up again after
+   * `timeout`: longer than one send may take (SMTP timeouts add up to 20 s).
+   */
+  jobs: {
+    concurrency: integer('jobs.concurrency', 'JOB_CONCURRENCY', 4, 1, 64),
+    pollMs: integer('jobs.pollMs', 'JOB_POLL_MS', app.inTest ? 25 : 1000, 10, 60_000),
+    retryLimit: integer('jobs.retryLimit', 'JOB_RETRY_LIMIT', app.inTest ? 2 : 10, 0, 100),
+    retryDelay: requiredDuration('jobs.retryDelay', 'JOB_RETRY_DELAY', app.inTest ? '1s' : '5s', 1),
+    retryDelayMax: requiredDuration('jobs.retryDelayMax', 'JOB_RETRY_DELAY_MAX', '15m', 1),
+    timeout: requiredDuration('jobs.timeout', 'JOB_TIMEOUT', '60s', 1),
+    superviseInterval: requiredDuration(
+      'jobs.superviseInterval',
+      'JOB_SUPERVISE_INTERVAL',
+      '10s',
+      1
+    ),
+    poolMax: integer('jobs.poolMax', 'JOB_POOL_MAX', 3, 1, 100),
   },
 }
 

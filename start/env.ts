@@ -110,4 +110,12 @@ export default await Env.create(new URL('../', import.meta.url), {
   ACCESS_LOG: Env.schema.boolean.optional(),
   HTTP_KEEP_ALIVE_TIMEOUT: Env.schema.string.optional(),
   METRICS_TOKEN: Env.schema.secret.optional(),
+  JOB_CONCURRENCY: Env.schema.string.optional(),
+  JOB_POLL_MS: Env.schema.string.optional(),
+  JOB_RETRY_LIMIT: Env.schema.string.optional(),
+  JOB_RETRY_DELAY: Env.schema.string.optional(),
+  JOB_RETRY_DELAY_MAX: Env.schema.string.optional(),
+  JOB_TIMEOUT: Env.schema.string.optional(),
+  JOB_SUPERVISE_INTERVAL: Env.schema.string.optional(),
+  JOB_POOL_MAX: Env.schema.string.optional(),
 })

@@ -84,12 +84,18 @@ export default class TokenModule {
    * already has a pending verification token, whichever request issued
    * that one first: the account is contested.
    *
+   * `options.issuer` (verification and reset tokens) names the job that
+   * issues the token, stored as its `name`. A job may run more than once
+   * (its mail sent, then its process killed before it was marked done): a
+   * token its own earlier run issued is replaced without counting as a
+   * contest, so the claim survives, and only the newest link works.
+   *
    * @throws Error when a claim is given for another type.
    */
   async create(
     user: User,
     type: TokenType,
-    options: { name?: string | null; claim?: SignupClaim | null } = {}
+    options: { name?: string | null; claim?: SignupClaim | null; issuer?: string } = {}
   ) {
     if (options.claim && type !== 'email_verification') {
       throw new Error('Only email-verification tokens carry a sign-up claim')
@@ -108,13 +114,16 @@ export default class TokenModule {
        */
       const createdAt = new Date()
       let claim = options.claim ?? null
+      if (type !== 'access' && options.issuer) {
+        await this.store.deleteNamed(trx, user.id, type, options.issuer)
+      }
       if (type !== 'access' && (await this.store.deleteOfType(trx, user.id, type)) > 0) {
         claim = null
       }
       const row = await this.store.insert(trx, {
         userId: user.id,
         type,
-        name: options.name ?? null,
+        name: options.issuer ?? options.name ?? null,
         hash: transient.hash,
         createdAt,
         expiresAt: transient.expiresAt ?? null,

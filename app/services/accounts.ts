@@ -2,29 +2,32 @@ import { randomBytes } from 'node:crypto'
 import { DateTime } from 'luxon'
 import { inject } from '@adonisjs/core'
 import hash from '@adonisjs/core/services/hash'
-import mail from '@adonisjs/mail/services/main'
-import settings from '#config/setting'
 import User from '#models/user'
-import TokenModule, { TOKEN_TYPES, type SignupClaim } from '#modules/token_module'
-import { resetPasswordLink, verifyEmailLink } from '#services/links'
+import TokenModule, { TOKEN_TYPES } from '#modules/token_module'
 import { inTransaction } from '#services/transactions'
 import background from '#services/background'
+import type { AccountMailJob } from '#services/account_mail'
 import InvalidTokenException from '#exceptions/invalid_token_exception'
 import WrongCurrentPasswordException from '#exceptions/wrong_current_password_exception'
 import { unauthorizedAccess } from '#exceptions/unauthorized'
-import VerifyEmailNotification from '#mails/verify_email_notification'
-import AccountExistsNotification from '#mails/account_exists_notification'
-import ResetPasswordNotification from '#mails/reset_password_notification'
-import PasswordChangedNotification from '#mails/password_changed_notification'
-import ChoosePasswordNotification from '#mails/choose_password_notification'
 
 const UNIQUE_VIOLATION = '23505'
 
 /**
+ * Commits a mail job (app/services/account_mail.ts runs it) before the
+ * request answers: off the request path, and never lost with the process.
+ * One address's jobs run one at a time, in order.
+ */
+function enqueue(job: AccountMailJob, email: string) {
+  const { kind, ...data } = job
+  return background.enqueue(kind, data, email)
+}
+
+/**
  * The account flows that span several steps (tokens, users, mail) — kept
  * out of the controllers, which only validate, call one of these and shape
- * the response. Links are issued after the response (`background`), and
- * every mail goes through `sendLater`: off the request path.
+ * the response. Every link and mail is a job in PostgreSQL
+ * (`background`): issued and sent after the response, by a worker.
  */
 @inject()
 export default class Accounts {
@@ -48,7 +51,7 @@ export default class Accounts {
     const existing = await User.findBy('email', input.email)
     if (existing) {
       await hash.make(input.password)
-      return this.#notifyExisting(existing)
+      return enqueue({ kind: 'account_exists', userId: existing.id }, existing.email)
     }
     let user: User
     try {
@@ -61,23 +64,21 @@ export default class Accounts {
       })
     } catch (error) {
       if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error
-      return this.#notifyExisting(await User.findByOrFail('email', input.email))
+      const taken = await User.findByOrFail('email', input.email)
+      return enqueue({ kind: 'account_exists', userId: taken.id }, taken.email)
     }
-    const claim = { passwordHash: user.password, name: user.name }
-    background.run('verification link', () => this.#sendVerificationLink(user, claim))
+    await enqueue({ kind: 'signup_link', userId: user.id }, user.email)
   }
 
   /**
    * Resend: a new link for an unverified account; nothing otherwise. The
-   * caller answers the same either way. Whoever asks for it proves nothing
+   * caller answers the same either way: every address gets the same job,
+   * which looks the address up (A2). Whoever asks for it proves nothing
    * but knowing the address, so the link carries no claim: following it
    * confirms the mailbox and lets its owner choose a password (A7).
    */
   async resendVerificationLink(email: string) {
-    const user = await User.findBy('email', email)
-    if (user && !user.isVerified) {
-      background.run('verification link', () => this.#sendVerificationLink(user, null))
-    }
+    await enqueue({ kind: 'verification_link', email }, email)
   }
 
   /**
@@ -123,23 +124,16 @@ export default class Accounts {
       await this.tokens.revokeAll(owner, 'email_verification', { trx })
       return { user: owner, needsPassword: !used.claim }
     })
-    if (needsPassword) {
-      background.run('password reset link', () =>
-        this.#sendResetLink(user, ChoosePasswordNotification)
-      )
-    }
+    if (needsPassword) await enqueue({ kind: 'choose_password', userId: user.id }, user.email)
     return user
   }
 
   /**
-   * Forgot password: a reset link for a known address, nothing otherwise.
+   * Forgot password: a reset link for a known address, nothing otherwise —
+   * decided by the job, so every address gets the same one (A2).
    */
   async requestPasswordReset(email: string) {
-    const user = await User.findBy('email', email)
-    if (!user) return
-    background.run('password reset link', () =>
-      this.#sendResetLink(user, ResetPasswordNotification)
-    )
+    await enqueue({ kind: 'reset_link', email }, email)
   }
 
   /**
@@ -174,7 +168,7 @@ export default class Accounts {
       for (const type of TOKEN_TYPES) await this.tokens.revokeAll(owner, type, { trx })
       return owner
     })
-    await mail.sendLater(new PasswordChangedNotification(user))
+    await enqueue({ kind: 'password_changed', userId: user.id }, user.email)
   }
 
   /**
@@ -206,7 +200,7 @@ export default class Accounts {
       await this.tokens.revokeAll(user, 'access', { except: currentTokenId, trx })
       await this.tokens.revokeAll(user, 'password_reset', { trx })
     })
-    await mail.sendLater(new PasswordChangedNotification(user))
+    await enqueue({ kind: 'password_changed', userId: user.id }, user.email)
   }
 
   /**
@@ -217,39 +211,5 @@ export default class Accounts {
     user.name = input.name
     await user.save()
     return user
-  }
-
-  /**
-   * Issues a fresh verification token carrying `claim` (superseding older
-   * ones) and mails its link to the stored address.
-   */
-  async #sendVerificationLink(user: User, claim: SignupClaim | null) {
-    const link = verifyEmailLink(await this.#issue(user, 'email_verification', claim))
-    const hours = Math.round(settings.tokens.verificationTtl / 3600)
-    await mail.sendLater(new VerifyEmailNotification(user, link, hours))
-  }
-
-  async #sendResetLink(user: User, Notification: typeof ResetPasswordNotification) {
-    const link = resetPasswordLink(await this.#issue(user, 'password_reset'))
-    const minutes = Math.round(settings.tokens.resetTtl / 60)
-    await mail.sendLater(new Notification(user, link, minutes))
-  }
-
-  #notifyExisting(user: User) {
-    background.run('account exists notice', async () => {
-      const link = user.isVerified
-        ? null
-        : verifyEmailLink(await this.#issue(user, 'email_verification'))
-      await mail.sendLater(new AccountExistsNotification(user, link))
-    })
-  }
-
-  async #issue(
-    user: User,
-    type: 'email_verification' | 'password_reset',
-    claim: SignupClaim | null = null
-  ) {
-    const token = await this.tokens.create(user, type, { claim })
-    return token.value!.release()
   }
 }

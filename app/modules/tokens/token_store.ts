@@ -62,6 +62,14 @@ export default class TokenStore {
   }
 
   /**
+   * Deletes the user's tokens of `type` named `name` (the job that issued
+   * them: see TokenModule.create's `issuer`).
+   */
+  async deleteNamed(trx: TransactionClientContract, userId: number, type: TokenType, name: string) {
+    await trx.from(TABLE).where({ tokenable_id: userId, type, name }).delete()
+  }
+
+  /**
    * Inserts a token row and returns it.
    */
   async insert(

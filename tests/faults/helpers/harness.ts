@@ -119,6 +119,8 @@ export default class Harness {
     pooler?: 'session' | 'transaction'
     users?: number
     resets?: boolean
+    /** Extra or overriding environment for the service (job queue settings). */
+    env?: Record<string, string>
   }) {
     /** What is running so far, stopped in reverse if set-up fails half-way. */
     const started: Array<() => Promise<unknown>> = []
@@ -152,6 +154,7 @@ export default class Harness {
         ...serviceEnv(pgbouncer?.url ?? cluster.url, gate.port, redis?.url),
         ...(options.pooler ? { DB_POOLER: options.pooler } : {}),
         ...(options.pooler === 'transaction' ? { DIRECT_DATABASE_URL: cluster.url } : {}),
+        ...options.env,
       }
       await runAce(['migration:run', '--force', '--no-schema-generate', '--compact-output'], {
         ...env,
@@ -366,6 +369,7 @@ export default class Harness {
       failures.push(`${unhandled.length} "unhandled error" log lines: ${summarizeLogs(unhandled)}`)
     }
 
+    this.driver.collectRedeliveries()
     const integrity = await checkIntegrity(this.cluster, this.driver.users, {
       lostAcknowledgementPossible: spec.lostAcknowledgementPossible ?? false,
     })
@@ -530,6 +534,14 @@ function serviceEnv(databaseUrl: string, smtpPort: number, redisUrl?: string) {
     MAIL_IP_LIMIT: '100000',
     MAIL_EMAIL_LIMIT: '100000',
     TOKEN_IP_LIMIT: '100000',
+    // the job queue at test speed: a job of a killed process is taken up
+    // again after 8 s (longer than one SMTP greeting timeout), retries back
+    // off from 1 s to at most 4 s
+    JOB_TIMEOUT: '8s',
+    JOB_SUPERVISE_INTERVAL: '1s',
+    JOB_RETRY_DELAY: '1s',
+    JOB_RETRY_DELAY_MAX: '4s',
+    JOB_POLL_MS: '200',
     LIMITER_STORE: redisUrl ? 'redis' : 'database',
     ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
   }

@@ -17,6 +17,11 @@ export default class TcpGate {
 
   constructor(private targetPort: number) {}
 
+  /** Connections open through the gate (held ones too, while hanging). */
+  get connections() {
+    return this.#sockets.size
+  }
+
   async open() {
     this.#mode = 'forward'
     this.#dropConnections()
