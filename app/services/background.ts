@@ -45,6 +45,8 @@ type Options = {
    * its own jobs, so that tests counting statements see only theirs.
    */
   pollWhenIdle: boolean
+  /** DATABASE_URL is a pooler (config/setting.ts `database.pooler`). */
+  pooled: boolean
   jobs: Settings['jobs']
 }
 
@@ -274,7 +276,13 @@ export class Background {
       application_name: 'tessera-jobs',
       max: jobs.poolMax,
       connectionTimeoutMillis: this.#options.connectTimeoutMs,
-      options: `-c statement_timeout=${this.#options.statementTimeoutMs}`,
+      /**
+       * A pooler (PgBouncer) refuses startup parameters: behind one, the
+       * statement timeout is the client-side one below.
+       */
+      ...(this.#options.pooled
+        ? {}
+        : { options: `-c statement_timeout=${this.#options.statementTimeoutMs}` }),
       // bounded on our side too: a frozen server never answers the statement
       // timeout (SECURITY.md F1), and a request's enqueue must not hang
       ...({ query_timeout: this.#options.statementTimeoutMs + 1000 } as {}),
@@ -474,6 +482,7 @@ const background = new Background({
   connectTimeoutMs: connection.connectionTimeoutMillis,
   supervise: !app.inTest,
   pollWhenIdle: !app.inTest,
+  pooled: settings.database.pooler !== 'none',
   jobs: settings.jobs,
 })
 export default background

@@ -89,6 +89,7 @@ async function main(work: string, stoppers: Array<() => Promise<unknown>>) {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     NODE_ENV: 'production',
+    SHUTDOWN_DRAIN_WINDOW: '0s',
     APP_KEY: randomBytes(32).toString('base64url'),
     DATABASE_URL: database.url,
     HOST: '127.0.0.1',

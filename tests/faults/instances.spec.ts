@@ -63,6 +63,7 @@ test.group('Faults | two instances, one PostgreSQL and one Redis', (group) => {
     await redis.start()
     const env = {
       NODE_ENV: 'production',
+      SHUTDOWN_DRAIN_WINDOW: '0s',
       APP_KEY: randomBytes(32).toString('base64url'),
       DATABASE_URL: cluster.url,
       LIMITER_STORE: 'redis',

@@ -90,6 +90,7 @@ test.group('Faults | production install', (group) => {
 
     const env = {
       NODE_ENV: 'production',
+      SHUTDOWN_DRAIN_WINDOW: '0s',
       APP_KEY: randomBytes(32).toString('base64url'),
       HOST: '127.0.0.1',
       PORT: String(await freePort()),
@@ -142,6 +143,7 @@ test.group('Faults | production install', (group) => {
       join(source, '.env'),
       [
         'NODE_ENV=production',
+        'SHUTDOWN_DRAIN_WINDOW=0s',
         `APP_KEY=${randomBytes(32).toString('base64url')}`,
         `DATABASE_URL=${cluster.url}`,
         'HOST=127.0.0.1',

@@ -28,6 +28,7 @@ test.group('Faults | instances started together', (group) => {
     )
     env = {
       NODE_ENV: 'production',
+      SHUTDOWN_DRAIN_WINDOW: '0s',
       APP_KEY: randomBytes(32).toString('base64url'),
       DATABASE_URL: cluster.url,
       MAIL_DIR: app.makePath('tmp', 'faults-mail', String(process.pid)),

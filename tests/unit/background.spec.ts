@@ -29,6 +29,7 @@ function queue(
     connectTimeoutMs: connection.connectionTimeoutMillis,
     supervise: false,
     pollWhenIdle: true,
+    pooled: false,
     jobs: { ...settings.jobs, pollMs: 20, retryDelay: 1, retryLimit: 2, ...overrides },
   })
 }

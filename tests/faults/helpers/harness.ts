@@ -513,6 +513,9 @@ function serviceEnv(databaseUrl: string, smtpPort: number, redisUrl?: string) {
      * the service log (production logs only an error's name and code).
      */
     NODE_ENV: process.env.FAULTS_SERVICE_ENV ?? 'production',
+    // a stop without the production drain window: the drain has its own
+    // test (shutdown.spec.ts), and these restarts should be prompt
+    SHUTDOWN_DRAIN_WINDOW: '0s',
     APP_KEY: randomBytes(32).toString('base64url'),
     DATABASE_URL: databaseUrl,
     SMTP_HOST: '127.0.0.1',
