@@ -66,7 +66,14 @@ subscribe('http.server.request.start', (message) => {
 })
 const query = pg.Client.prototype.query as (...args: unknown[]) => unknown
 pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-  record(args[0], args[1])
+  /**
+   * The job queue's own connections (`tessera-jobs`) poll for work on a
+   * timer, whatever the requests do: they are not a request's round trips.
+   */
+  const applicationName = (
+    this as unknown as { connectionParameters?: { application_name?: string } }
+  ).connectionParameters?.application_name
+  if (applicationName !== 'tessera-jobs') record(args[0], args[1])
   return query.apply(this, args)
 } as typeof pg.Client.prototype.query
 
