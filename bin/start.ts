@@ -59,15 +59,20 @@ let database: EmbeddedDatabase | undefined
 let server: ChildProcess | undefined
 
 /**
- * Stops the server (SIGTERM, SIGKILL after 10 s) and then the database;
- * returns the server's exit code (0 after a clean shutdown).
+ * Stops the server and then the database; returns the server's exit code
+ * (0 after a clean shutdown). SIGTERM starts the server's own graceful
+ * stop, which drains (SHUTDOWN_DRAIN_WINDOW, 10 s in production) and exits
+ * by itself within SHUTDOWN_DEADLINE (30 s); the SIGKILL is only a safety
+ * net for a server that hangs past that, so it waits longer.
  */
+const SAFETY_NET_MS = 5 * 60_000
+
 async function stopEverything() {
   let code = 1
   if (server && server.exitCode === null && server.signalCode === null) {
     const exited = new Promise<number | null>((done) => server!.once('exit', done))
     server.kill('SIGTERM')
-    const timer = setTimeout(() => server!.kill('SIGKILL'), 10_000)
+    const timer = setTimeout(() => server!.kill('SIGKILL'), SAFETY_NET_MS)
     code = (await exited) ?? 1
     clearTimeout(timer)
   }
