@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto'
 import { test } from '@japa/runner'
-import Harness, { post, waitUntil } from '#tests/faults/helpers/harness'
+import Harness, { waitUntil } from '#tests/faults/helpers/harness'
 import type { Outcome } from '#tests/faults/helpers/load'
 import { sleep } from '#tests/faults/helpers/processes'
 
@@ -28,19 +27,7 @@ test.group('Faults | mail transport', (group) => {
    * only), and as many addresses without an account on the same domain.
    */
   async function batch(tag: string, size = 4) {
-    const run = randomBytes(3).toString('hex')
-    const domain = `${tag}-${run}.example.com`
-    const known = Array.from({ length: size }, (_, index) => `known-${index}@${domain}`)
-    const unknown = Array.from({ length: size }, (_, index) => `nobody-${index}@${domain}`)
-    for (const email of known) {
-      await post(
-        harness.service.url,
-        '/api/v1/auth/signup',
-        { email, password: `Mail-${run}-${email}` },
-        [202]
-      )
-      await harness.mailbox.waitFor(email, /Confirm your email/, 10_000)
-    }
+    const { domain, known, unknown } = await harness.signUpOnOwnDomain(tag, size)
     const answers: Outcome[] = []
     return {
       domain,

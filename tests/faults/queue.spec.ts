@@ -39,19 +39,7 @@ test.group('Faults | durable jobs', (group) => {
    * their own, and as many addresses without an account.
    */
   async function accounts(tag: string, size = 4) {
-    const run = randomBytes(3).toString('hex')
-    const domain = `${tag}-${run}.example.com`
-    const known = Array.from({ length: size }, (_, index) => `known-${index}@${domain}`)
-    const unknown = Array.from({ length: size }, (_, index) => `nobody-${index}@${domain}`)
-    for (const email of known) {
-      await post(
-        harness.service.url,
-        '/api/v1/auth/signup',
-        { email, password: `Queue-${run}-${email}` },
-        [202]
-      )
-      await harness.mailbox.waitFor(email, /Confirm your email/, 15_000)
-    }
+    const { domain, known, unknown } = await harness.signUpOnOwnDomain(tag, size)
     /**
      * The domain's jobs by state. Jobs are serialised by address
      * (`singleton_key`).

@@ -207,6 +207,29 @@ export default class Harness {
     }
   }
 
+  /**
+   * `size` accounts signed up through the API on a domain of their own (the
+   * log names recipients' domains only), each waited for until its
+   * confirmation mail arrived, and as many addresses without an account on
+   * the same domain.
+   */
+  async signUpOnOwnDomain(tag: string, size = 4) {
+    const run = randomBytes(3).toString('hex')
+    const domain = `${tag}-${run}.example.com`
+    const known = Array.from({ length: size }, (_, index) => `known-${index}@${domain}`)
+    const unknown = Array.from({ length: size }, (_, index) => `nobody-${index}@${domain}`)
+    for (const email of known) {
+      await post(
+        this.service.url,
+        '/api/v1/auth/signup',
+        { email, password: `Faults-${run}-${email}` },
+        [202]
+      )
+      await this.mailbox.waitFor(email, /Confirm your email/, 15_000)
+    }
+    return { domain, known, unknown }
+  }
+
   async stop() {
     await this.driver.stop()
     await this.service.stop()
