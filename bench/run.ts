@@ -73,6 +73,20 @@ function say(message: string) {
   process.stderr.write(`[bench ${seconds}s] ${message}\n`)
 }
 
+/**
+ * The kernel's transparent-huge-page mode (`always`, `madvise`, `never`),
+ * or `unknown` where /sys does not say. It moves P8: under `always`,
+ * anonymous memory becomes resident 2 MiB at a time.
+ */
+function hugePageSetting() {
+  try {
+    const text = readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8')
+    return /\[(\w+)\]/.exec(text)?.[1] ?? 'unknown'
+  } catch {
+    return 'unknown'
+  }
+}
+
 /*
 |--------------------------------------------------------------------------
 | Set-up
@@ -739,7 +753,7 @@ process.stdout.write(
     '',
     `Tessera benchmark — ${new Date().toISOString()}`,
     `machine: ${availableParallelism()} CPUs (${cpu}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB; ` +
-      `Node ${process.version}; PostgreSQL ${cluster.version}`,
+      `Node ${process.version}; PostgreSQL ${cluster.version}; transparent huge pages: ${hugePageSetting()}`,
     `runs: ${ROUNDS} rounds × ${SECONDS}s per scenario, interleaved, after a ${WARMUP_SECONDS}s warm-up; ` +
       `medians; argon2id m=${hashing.memoryKib} KiB t=${hashing.iterations} p=${hashing.parallelism}, ` +
       `hasher concurrency ${hashing.concurrency}`,
@@ -762,7 +776,8 @@ process.stdout.write(
     '',
     `10k server's memory after the run: ${mb(rss.small)} MB resident — V8 heap ${mb(finalStats.memory.heapTotal)} MB ` +
       `(${mb(finalStats.memory.heapUsed)} MB used) within ${mb(smallMemory.anonymous)} MB of anonymous mappings, ` +
-      `glibc heap ${mb(smallMemory.heap)} MB, node binary ${mb(smallMemory.node)} MB, other ${mb(smallMemory.other)} MB`,
+      `glibc heap ${mb(smallMemory.heap)} MB, node binary ${mb(smallMemory.node)} MB, other ${mb(smallMemory.other)} MB; ` +
+      `${mb(smallMemory.hugePages)} MB of it in transparent huge pages`,
     `ratios: median over rounds of each round's ratio; "bad": responses with an unexpected status, errors and timeouts`,
     `every round's figures: tmp/bench-results.json`,
     `npm run bench took ${Math.floor(elapsed / 60)}m ${Math.round(elapsed % 60)}s`,
