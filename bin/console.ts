@@ -64,9 +64,11 @@ let database: EmbeddedDatabase | undefined
 try {
   /**
    * `node ace test` never gets a database from here: bin/test.ts makes its
-   * own (F9). Other commands get `.env` on a fresh clone, as `npm start`.
+   * own (F9). `node ace build` compiles, it runs nothing: it must not write
+   * a secret into whatever it builds in (an image's build stage). Other
+   * commands get `.env` on a fresh clone, as `npm start`.
    */
-  if (command !== 'test') {
+  if (command !== 'test' && command !== 'build') {
     const created = await ensureEnvFile(appRoot)
     if (created) say(`created ${created} with a fresh APP_KEY`)
   }

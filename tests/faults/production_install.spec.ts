@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import dockerignoreModule from '@balena/dockerignore'
 import { test } from '@japa/runner'
 import app from '@adonisjs/core/services/app'
 import { freePort } from '#database/embedded_postgres'
@@ -18,6 +19,9 @@ import { sleep } from '#tests/faults/helpers/processes'
  * bin/server.js`). Also the README's process-manager recipe. Needs the
  * npm registry, like `npm install`.
  */
+
+/** Docker's own .dockerignore matcher (the package is CommonJS: `default` is itself). */
+const dockerignore = dockerignoreModule.default
 
 /**
  * Runs a command with `env` on top of PATH and HOME, or, for npm, of this
@@ -69,9 +73,12 @@ test.group('Faults | production install', (group) => {
     const source = join(workDir, 'src')
     const image = join(workDir, 'app')
 
-    // COPY . . (the tracked files, as a clean clone has them)
+    // COPY . . : the tracked files, as a clean clone has them, less what
+    // .dockerignore keeps out of the build context (Docker's own rules)
     const listed = await mustRun('git', ['ls-files', '-z'], app.makePath())
-    const files = listed.split('\0').filter(Boolean)
+    const context = dockerignore().add(readFileSync(app.makePath('.dockerignore'), 'utf8'))
+    const files = context.filter(listed.split('\0').filter(Boolean))
+    assert.include(files, 'ace.js')
     for (const file of files) {
       if (existsSync(app.makePath(file))) {
         cpSync(app.makePath(file), join(source, file), { recursive: true })
@@ -79,6 +86,10 @@ test.group('Faults | production install', (group) => {
     }
     await mustRun(npm, ['ci', '--no-audit', '--no-fund', '--prefer-offline'], source)
     await mustRun(node, ['ace.js', 'build'], source)
+    assert.isFalse(
+      existsSync(join(source, '.env')),
+      'the build wrote a .env (an APP_KEY) into the image'
+    )
 
     // the final stage: the build, with production dependencies only
     cpSync(join(source, 'build'), image, { recursive: true })
