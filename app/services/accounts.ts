@@ -4,6 +4,7 @@ import { inject } from '@adonisjs/core'
 import hash from '@adonisjs/core/services/hash'
 import User from '#models/user'
 import TokenModule, { TOKEN_TYPES } from '#modules/token_module'
+import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import { inTransaction } from '#services/transactions'
 import background from '#services/background'
 import type { AccountMailJob } from '#services/account_mail'
@@ -16,11 +17,13 @@ const UNIQUE_VIOLATION = '23505'
 /**
  * Commits a mail job (app/services/account_mail.ts runs it) before the
  * request answers: off the request path, and never lost with the process.
- * One address's jobs run one at a time, in order.
+ * One address's jobs run one at a time, in order. A job that mails about
+ * a change is written in the change's transaction (`trx`): both commit, or
+ * neither.
  */
-function enqueue(job: AccountMailJob, email: string) {
+function enqueue(job: AccountMailJob, email: string, trx?: TransactionClientContract) {
   const { kind, ...data } = job
-  return background.enqueue(kind, data, email)
+  return background.enqueue(kind, data, email, trx)
 }
 
 /**
@@ -51,23 +54,41 @@ export default class Accounts {
     const existing = await User.findBy('email', input.email)
     if (existing) {
       await hash.make(input.password)
-      return enqueue({ kind: 'account_exists', userId: existing.id }, existing.email)
+      return inTransaction((trx) =>
+        enqueue({ kind: 'account_exists', userId: existing.id }, existing.email, trx)
+      )
     }
-    let user: User
+    /**
+     * The account and its link's job in one transaction (a sign-up answered
+     * 503 leaves no account whose claim no link carries), the password
+     * hashed before it begins, so no connection waits on the hash.
+     */
+    const passwordHash = await hash.make(input.password)
     try {
-      user = await User.create({
-        email: input.email,
-        password: input.password,
-        name: input.name ?? null,
-        roles: ['user'],
-        emailVerifiedAt: null,
+      await inTransaction(async (trx) => {
+        const now = new Date()
+        const [row] = await trx
+          .insertQuery()
+          .table('users')
+          .insert({
+            email: input.email,
+            password: passwordHash,
+            name: input.name ?? null,
+            roles: ['user'],
+            email_verified_at: null,
+            created_at: now,
+            updated_at: now,
+          })
+          .returning('id')
+        await enqueue({ kind: 'signup_link', userId: row.id }, input.email, trx)
       })
     } catch (error) {
       if ((error as { code?: string }).code !== UNIQUE_VIOLATION) throw error
       const taken = await User.findByOrFail('email', input.email)
-      return enqueue({ kind: 'account_exists', userId: taken.id }, taken.email)
+      await inTransaction((trx) =>
+        enqueue({ kind: 'account_exists', userId: taken.id }, taken.email, trx)
+      )
     }
-    await enqueue({ kind: 'signup_link', userId: user.id }, user.email)
   }
 
   /**
@@ -98,14 +119,14 @@ export default class Accounts {
    *   wrong-type token.
    */
   async confirmEmail(token: string) {
-    const { user, needsPassword } = await inTransaction(async (trx) => {
+    const user = await inTransaction(async (trx) => {
       const used = await this.tokens.consume(trx, token, 'email_verification')
       if (!used) throw new InvalidTokenException()
       const owner = await User.query({ client: trx })
         .where('id', used.tokenableId as number)
         .forUpdate()
         .firstOrFail()
-      if (owner.emailVerifiedAt) return { user: owner, needsPassword: false }
+      if (owner.emailVerifiedAt) return owner
       /**
        * No claim: a hash of a secret nobody holds, so a sign-in still does
        * the full hash work and fails like any wrong password.
@@ -122,9 +143,10 @@ export default class Accounts {
       })
       await this.tokens.revokeAll(owner, 'access', { trx })
       await this.tokens.revokeAll(owner, 'email_verification', { trx })
-      return { user: owner, needsPassword: !used.claim }
+      if (!used.claim)
+        await enqueue({ kind: 'choose_password', userId: owner.id }, owner.email, trx)
+      return owner
     })
-    if (needsPassword) await enqueue({ kind: 'choose_password', userId: user.id }, user.email)
     return user
   }
 
@@ -150,7 +172,7 @@ export default class Accounts {
   async resetPassword(token: string, password: string) {
     if (!(await this.tokens.verify(token, 'password_reset'))) throw new InvalidTokenException()
     const passwordHash = await hash.make(password)
-    const user = await inTransaction(async (trx) => {
+    await inTransaction(async (trx) => {
       const used = await this.tokens.consume(trx, token, 'password_reset')
       if (!used) throw new InvalidTokenException()
       const owner = await User.query({ client: trx })
@@ -166,9 +188,8 @@ export default class Accounts {
           updated_at: new Date(),
         })
       for (const type of TOKEN_TYPES) await this.tokens.revokeAll(owner, type, { trx })
-      return owner
+      await enqueue({ kind: 'password_changed', userId: owner.id }, owner.email, trx)
     })
-    await enqueue({ kind: 'password_changed', userId: user.id }, user.email)
   }
 
   /**
@@ -199,8 +220,8 @@ export default class Accounts {
         .update({ password: passwordHash, updated_at: new Date() })
       await this.tokens.revokeAll(user, 'access', { except: currentTokenId, trx })
       await this.tokens.revokeAll(user, 'password_reset', { trx })
+      await enqueue({ kind: 'password_changed', userId: user.id }, user.email, trx)
     })
-    await enqueue({ kind: 'password_changed', userId: user.id }, user.email)
   }
 
   /**

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { PgBoss, type JobWithMetadata } from 'pg-boss'
+import type pg from 'pg'
+import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import app from '@adonisjs/core/services/app'
 import logger from '@adonisjs/core/services/logger'
 import dbConfig from '#config/database'
@@ -108,10 +110,21 @@ export class Background {
    * so the newest mail carries the link that works); without one, a job
    * runs alongside any other.
    *
+   * Given `trx`, the job is written inside that transaction and commits or
+   * rolls back with the change it mails about: a process killed, or a
+   * database lost, between a change's commit and its job's would otherwise
+   * leave the change made (answered 503, or not at all) and its mail
+   * never sent (SECURITY.md F5, F6).
+   *
    * @throws the database's error when the job could not be stored (the
    *   request then answers 503: nothing was accepted).
    */
-  async enqueue(kind: string, data: Record<string, string | number>, serialKey?: string) {
+  async enqueue(
+    kind: string,
+    data: Record<string, string | number>,
+    serialKey?: string,
+    trx?: TransactionClientContract
+  ) {
     const boss = await this.#started()
     const jobs = this.#options.jobs
     const key = randomUUID()
@@ -126,10 +139,15 @@ export class Background {
         retryDelayMax: jobs.retryDelayMax,
         expireInSeconds: jobs.timeout,
         deadLetter: this.deadLetterQueue,
+        ...(trx ? { db: await executorIn(trx) } : {}),
       }
     )
-    if (id) this.#mine.add(id)
-    this.#wake?.()
+    const accepted = () => {
+      if (id) this.#mine.add(id)
+      this.#wake?.()
+    }
+    if (trx) trx.after('commit', accepted)
+    else accepted()
   }
 
   /**
@@ -445,6 +463,20 @@ export class Background {
     if (now - this.#lastPollWarning < 10_000) return
     this.#lastPollWarning = now
     logger.warn({ err: errorSummary(error) }, 'job queue unavailable, will try again')
+  }
+}
+
+/**
+ * pg-boss's statements, run on the connection of a Lucid transaction (as
+ * they are written: `$1` placeholders, which knex would rewrite).
+ */
+async function executorIn(trx: TransactionClientContract) {
+  const knex = trx.knexClient as unknown as {
+    client: { acquireConnection(): Promise<pg.ClientBase> }
+  }
+  const connection = await knex.client.acquireConnection()
+  return {
+    executeSql: (text: string, values?: unknown[]) => connection.query(text, values),
   }
 }
 

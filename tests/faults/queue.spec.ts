@@ -10,6 +10,87 @@ const FAILED = 'background job failed, will retry'
 const DEAD = 'background job failed, dead-lettered'
 
 /**
+ * Accounts (unverified, which forgot-password serves too) on a domain of
+ * their own, and as many addresses without an account.
+ */
+async function accounts(harness: Harness, tag: string, size = 4) {
+  const { domain, known, unknown } = await harness.signUpOnOwnDomain(tag, size)
+  /**
+   * The domain's jobs by state. Jobs are serialised by address
+   * (`singleton_key`).
+   */
+  const jobStates = async () => {
+    const rows = await harness.cluster.query<{ state: string; count: number }>(
+      `select state::text, count(*)::int as count from pgboss.job
+        where name = 'account-mail' and singleton_key like $1 group by state`,
+      [`%@${domain}`]
+    )
+    return Object.fromEntries(rows.map((row) => [row.state, row.count]))
+  }
+  // A mail received is not yet a job done: wait for the SMTP server's
+  // answer to reach the service before any test breaks the connection.
+  for (let waited = 0; ; waited += 100) {
+    const states = await jobStates()
+    if (Object.keys(states).every((state) => state === 'completed')) break
+    if (waited > 15_000) throw new Error(`sign-up jobs not done: ${JSON.stringify(states)}`)
+    await sleep(100)
+  }
+  const resetMails = (email: string) =>
+    harness.mailbox.to(email).filter((mail) => RESET_SUBJECT.test(mail.subject))
+  return {
+    domain,
+    known,
+    unknown,
+    resetMails,
+    jobStates,
+    /** Forgot-password for every address, each answered 202. */
+    async forgotAll() {
+      const bodies = await Promise.all(
+        [...known, ...unknown].map((email) =>
+          post(harness.service.url, '/api/v1/auth/password/forgot', { email }, [202])
+        )
+      )
+      return new Set(bodies).size
+    },
+    logged(message: string) {
+      return harness.service.logs.filter(
+        (entry) => entry.msg === message && entry.recipientDomain === domain
+      )
+    },
+  }
+}
+
+/**
+ * Every known address got exactly one reset mail (waiting a while for a
+ * second one), unknown addresses none, and each mailed link resets the
+ * password: the one link there is works.
+ */
+async function assertEachDeliveredOnce(
+  assert: Assert,
+  harness: Harness,
+  batch: Awaited<ReturnType<typeof accounts>>
+) {
+  await waitUntil(() => batch.known.every((email) => batch.resetMails(email).length > 0), 40_000)
+  await sleep(3000)
+  for (const email of batch.known) {
+    assert.lengthOf(batch.resetMails(email), 1, `${email}: reset mails`)
+  }
+  for (const email of batch.unknown) {
+    assert.lengthOf(batch.resetMails(email), 0, `${email} has no account but got mail`)
+  }
+  for (const email of batch.known) {
+    const token = /token=(prt_[A-Za-z0-9_.-]+)/.exec(batch.resetMails(email)[0].text)?.[1]
+    assert.exists(token, `${email}: no link in the mail`)
+    await post(
+      harness.service.url,
+      '/api/v1/auth/password/reset',
+      { token, password: `New-${randomBytes(6).toString('hex')}-passphrase` },
+      [200]
+    )
+  }
+}
+
+/**
  * SECURITY.md F6: nothing queued is lost. Reset links are asked for while
  * the SMTP server refuses or hangs, so their jobs are waiting (for a retry,
  * or in the middle of a send) when the service is SIGKILLed or SIGTERMed;
@@ -34,90 +115,10 @@ test.group('Faults | durable jobs', (group) => {
     return () => harness.stop()
   })
 
-  /**
-   * Accounts (unverified, which forgot-password serves too) on a domain of
-   * their own, and as many addresses without an account.
-   */
-  async function accounts(tag: string, size = 4) {
-    const { domain, known, unknown } = await harness.signUpOnOwnDomain(tag, size)
-    /**
-     * The domain's jobs by state. Jobs are serialised by address
-     * (`singleton_key`).
-     */
-    const jobStates = async () => {
-      const rows = await harness.cluster.query<{ state: string; count: number }>(
-        `select state::text, count(*)::int as count from pgboss.job
-          where name = 'account-mail' and singleton_key like $1 group by state`,
-        [`%@${domain}`]
-      )
-      return Object.fromEntries(rows.map((row) => [row.state, row.count]))
-    }
-    // A mail received is not yet a job done: wait for the SMTP server's
-    // answer to reach the service before any test breaks the connection.
-    for (let waited = 0; ; waited += 100) {
-      const states = await jobStates()
-      if (Object.keys(states).every((state) => state === 'completed')) break
-      if (waited > 15_000) throw new Error(`sign-up jobs not done: ${JSON.stringify(states)}`)
-      await sleep(100)
-    }
-    const resetMails = (email: string) =>
-      harness.mailbox.to(email).filter((mail) => RESET_SUBJECT.test(mail.subject))
-    return {
-      domain,
-      known,
-      unknown,
-      resetMails,
-      jobStates,
-      /** Forgot-password for every address, each answered 202. */
-      async forgotAll() {
-        const bodies = await Promise.all(
-          [...known, ...unknown].map((email) =>
-            post(harness.service.url, '/api/v1/auth/password/forgot', { email }, [202])
-          )
-        )
-        return new Set(bodies).size
-      },
-      logged(message: string) {
-        return harness.service.logs.filter(
-          (entry) => entry.msg === message && entry.recipientDomain === domain
-        )
-      },
-    }
-  }
-
-  /**
-   * Every known address got exactly one reset mail (waiting a while for a
-   * second one), unknown addresses none, and each mailed link resets the
-   * password: the one link there is works.
-   */
-  async function assertEachDeliveredOnce(
-    assert: Assert,
-    batch: Awaited<ReturnType<typeof accounts>>
-  ) {
-    await waitUntil(() => batch.known.every((email) => batch.resetMails(email).length > 0), 40_000)
-    await sleep(3000)
-    for (const email of batch.known) {
-      assert.lengthOf(batch.resetMails(email), 1, `${email}: reset mails`)
-    }
-    for (const email of batch.unknown) {
-      assert.lengthOf(batch.resetMails(email), 0, `${email} has no account but got mail`)
-    }
-    for (const email of batch.known) {
-      const token = /token=(prt_[A-Za-z0-9_.-]+)/.exec(batch.resetMails(email)[0].text)?.[1]
-      assert.exists(token, `${email}: no link in the mail`)
-      await post(
-        harness.service.url,
-        '/api/v1/auth/password/reset',
-        { token, password: `New-${randomBytes(6).toString('hex')}-passphrase` },
-        [200]
-      )
-    }
-  }
-
   test('F6: SIGKILLed while reset links wait on a refusing SMTP server; a new process mails each exactly once', async ({
     assert,
   }) => {
-    const batch = await accounts('sigkill')
+    const batch = await accounts(harness, 'sigkill')
     await harness.gate.close()
     try {
       assert.equal(await batch.forgotAll(), 1, 'every forgot-password answer is the same')
@@ -130,14 +131,14 @@ test.group('Faults | durable jobs', (group) => {
     for (const email of batch.known) assert.lengthOf(batch.resetMails(email), 0)
 
     await harness.service.start()
-    await assertEachDeliveredOnce(assert, batch)
+    await assertEachDeliveredOnce(assert, harness, batch)
     assert.deepEqual(batch.logged(DEAD), [])
   })
 
   test('F6: SIGTERMed while mails are being sent to a hanging SMTP server; the jobs are released and a new process mails each exactly once', async ({
     assert,
   }) => {
-    const batch = await accounts('sigterm')
+    const batch = await accounts(harness, 'sigterm')
     await harness.gate.hang()
     let exitedWithinMs = Number.POSITIVE_INFINITY
     try {
@@ -168,13 +169,13 @@ test.group('Faults | durable jobs', (group) => {
     for (const email of batch.known) assert.lengthOf(batch.resetMails(email), 0)
 
     await harness.service.start()
-    await assertEachDeliveredOnce(assert, batch)
+    await assertEachDeliveredOnce(assert, harness, batch)
   })
 
   test('F6: SMTP down for longer than every retry: jobs are dead-lettered, listed, and mailed once by jobs:retry', async ({
     assert,
   }) => {
-    const batch = await accounts('dead')
+    const batch = await accounts(harness, 'dead')
     await harness.gate.close()
     try {
       assert.equal(await batch.forgotAll(), 1, 'every forgot-password answer is the same')
@@ -205,8 +206,56 @@ test.group('Faults | durable jobs', (group) => {
 
     const retried = await runAce(['jobs:retry', '--all'], env)
     assert.match(retried, /Queued \d+ job\(s\) again/)
-    await assertEachDeliveredOnce(assert, batch)
+    await assertEachDeliveredOnce(assert, harness, batch)
     const after = await runAce(['jobs:failed'], env)
     assert.notInclude(after, batch.domain)
+  })
+})
+
+/**
+ * F6 behind PgBouncer in transaction mode (F8): the queue's own
+ * statements, its maintenance (which takes up the jobs of a dead process)
+ * and the jobs written in a request's transaction all go through the
+ * pooler. Reset links are being sent to a hanging SMTP server — their jobs
+ * active, claimed by the process — when it is SIGKILLed; the next process
+ * takes them up once their claim runs out and mails each exactly once.
+ */
+test.group('Faults | durable jobs behind a transaction-mode pooler', (group) => {
+  let harness: Harness
+
+  group.setup(async () => {
+    harness = await Harness.start({
+      name: 'queue-pooled',
+      users: 2,
+      resets: false,
+      pooler: 'transaction',
+      env: { JOB_RETRY_LIMIT: '3' },
+    })
+    return () => harness.stop()
+  })
+
+  test('F6/F8: SIGKILLed mid-send behind PgBouncer; a new process takes the claimed jobs up and mails each exactly once', async ({
+    assert,
+  }) => {
+    const batch = await accounts(harness, 'pooled-kill')
+    await harness.gate.hang()
+    try {
+      assert.equal(await batch.forgotAll(), 1, 'every forgot-password answer is the same')
+      await waitUntil(() => harness.gate.connections > 0, 5000)
+      // every known address's job is claimed, its send waiting for a greeting
+      for (let waited = 0; ; waited += 50) {
+        const { active = 0 } = await batch.jobStates()
+        if (active >= batch.known.length) break
+        if (waited > 5000) throw new Error('the sends never started')
+        await sleep(50)
+      }
+      await harness.service.kill()
+    } finally {
+      await harness.gate.open()
+    }
+    for (const email of batch.known) assert.lengthOf(batch.resetMails(email), 0)
+
+    await harness.service.start()
+    await assertEachDeliveredOnce(assert, harness, batch)
   })
 })

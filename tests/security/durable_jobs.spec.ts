@@ -21,6 +21,27 @@ import { linkIn, mailbox } from '#tests/helpers/mailbox'
 
 const API = '/api/v1'
 const CONFIRM = /Confirm your email/
+const CHANGED = /Your password was changed/
+const CHOOSE = /Choose a password/
+
+/**
+ * Makes every enqueue fail, as when the queue's database drops the
+ * connection just as the job is written (or the process dies there):
+ * returns the function that heals it.
+ */
+function breakQueue() {
+  const queue = background as unknown as { enqueue: unknown }
+  queue.enqueue = async () => {
+    throw Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' })
+  }
+  return () => {
+    delete queue.enqueue
+  }
+}
+
+function mailsTo(email: string, subject: RegExp) {
+  return mailbox.to(email).filter((message) => subject.test(message.subject))
+}
 
 /**
  * SECURITY.md F6 (and R5, A7) for the job queue itself: what its table
@@ -105,6 +126,114 @@ test.group('Security | F6 durable jobs', (group) => {
     verified.assertStatus(200)
     // the claim survived the second run: the sign-up's password is the account's
     await signIn(client, email, password)
+  })
+
+  /**
+   * A change and the job that mails about it commit together: if the job
+   * cannot be stored, nothing changed (the request answers 503 and can be
+   * repeated), never a change whose mail is lost with a 503 for an answer.
+   */
+  test('F6/F5: a reset whose "password changed" notice cannot be queued changes nothing; repeated, it mails the notice once', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
+    const user = await createUser()
+    const token = await forgotForToken(client, user.email)
+    await background.idle()
+    const newPassword = 'reset chosen passphrase 4'
+
+    const heal = breakQueue()
+    cleanup(heal)
+    const failed = await client
+      .post(`${API}/auth/password/reset`)
+      .json({ token, password: newPassword })
+    heal()
+    failed.assertStatus(503)
+    // nothing happened: the old password still signs in, the link still works
+    await signIn(client, user.email)
+    const done = await client
+      .post(`${API}/auth/password/reset`)
+      .json({ token, password: newPassword })
+    done.assertStatus(200)
+    await background.idle()
+    await waitForCount(user.email, CHANGED, 1)
+    await signIn(client, user.email, newPassword)
+    assert.lengthOf(mailsTo(user.email, CHANGED), 1)
+  })
+
+  test('F6/F5: a password change whose notice cannot be queued changes nothing', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
+    const user = await createUser()
+    const session = await signIn(client, user.email)
+    const newPassword = 'changed chosen passphrase 5'
+    const change = () =>
+      client
+        .put(`${API}/me/password`)
+        .bearerToken(session)
+        .json({ currentPassword: 'correct horse battery staple', password: newPassword })
+
+    const heal = breakQueue()
+    cleanup(heal)
+    const failed = await change()
+    heal()
+    failed.assertStatus(503)
+    await signIn(client, user.email)
+    const changed = await change()
+    changed.assertStatus(200)
+    await background.idle()
+    await waitForCount(user.email, CHANGED, 1)
+    assert.lengthOf(mailsTo(user.email, CHANGED), 1)
+  })
+
+  test('F6/F5: a verification whose "choose a password" mail cannot be queued changes nothing; its link still works', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
+    const pending = await createUser({ verified: false })
+    const resent = await client.post(`${API}/auth/email/resend`).json({ email: pending.email })
+    resent.assertStatus(202)
+    const token = await verificationTokenFor(pending.email)
+    await background.idle()
+
+    const heal = breakQueue()
+    cleanup(heal)
+    const failed = await client.post(`${API}/auth/email/verify`).json({ token })
+    heal()
+    failed.assertStatus(503)
+    await pending.refresh()
+    assert.isNull(pending.emailVerifiedAt, 'the address was confirmed by a request answered 503')
+    const verified = await client.post(`${API}/auth/email/verify`).json({ token })
+    verified.assertStatus(200)
+    await background.idle()
+    await waitForCount(pending.email, CHOOSE, 1)
+    assert.lengthOf(mailsTo(pending.email, CHOOSE), 1)
+  })
+
+  test('F6/F5: a sign-up whose link cannot be queued creates no account; repeated, its link carries the claim', async ({
+    client,
+    assert,
+    cleanup,
+  }) => {
+    const email = uniqueEmail('f6-signup-queue')
+    const password = 'signup chosen passphrase 6'
+
+    const heal = breakQueue()
+    cleanup(heal)
+    const failed = await client.post(`${API}/auth/signup`).json({ email, password })
+    heal()
+    failed.assertStatus(503)
+    const token = await signUpForToken(client, email, password)
+    const verified = await client.post(`${API}/auth/email/verify`).json({ token })
+    verified.assertStatus(200)
+    // the repeated sign-up created the account: its password is the account's
+    await signIn(client, email, password)
+    await background.idle()
+    assert.lengthOf(mailsTo(email, /already have an account/), 0)
   })
 
   /**
