@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { PgBoss, type JobWithMetadata } from 'pg-boss'
+import { PgBoss, type JobAttempt, type JobWithMetadata } from 'pg-boss'
 import type pg from 'pg'
 import type { TransactionClientContract } from '@adonisjs/lucid/types/database'
 import app from '@adonisjs/core/services/app'
@@ -82,7 +82,12 @@ export class Background {
   /** Set by `stop()`: nothing starts or reconnects afterwards. */
   #stopped = false
   #loop?: Promise<void>
-  #inHand = new Map<string, Promise<void>>()
+  /**
+   * The runs in progress, by attempt (`<job id>:<retryCount>`), not by job:
+   * a job whose claim expired while it still runs here can be fetched
+   * again, and then two runs of it are in hand at once.
+   */
+  #inHand = new Map<string, { attempt: JobAttempt; work: Promise<void> }>()
   #wake?: () => void
   #lastPollWarning = 0
   /** Until when to poll although this process enqueued nothing (after a redrive). */
@@ -224,14 +229,19 @@ export class Background {
     this.#wake?.()
     this.#paused?.resume()
     const deadline = new Promise<void>((resolve) => setTimeout(resolve, timeoutMs).unref())
-    await Promise.race([Promise.all([this.#loop, ...this.#inHand.values()]), deadline])
+    const runs = [...this.#inHand.values()].map((run) => run.work)
+    await Promise.race([Promise.all([this.#loop, ...runs]), deadline])
     const boss = this.#boss ? await this.#boss.catch(() => undefined) : undefined
     this.#boss = undefined
     if (!boss) return
-    // counted as a failed try: retried after its backoff, by any instance
-    for (const id of this.#inHand.keys()) {
+    /**
+     * Counted as a failed try: retried after its backoff, by any instance.
+     * Released by attempt, so a run whose claim already expired (and that
+     * another instance may have taken up) leaves that newer attempt alone.
+     */
+    for (const { attempt } of this.#inHand.values()) {
       await boss
-        .fail(this.queue, id, { error: { name: 'Released', code: 'SHUTDOWN' } })
+        .fail(this.queue, attempt, { error: { name: 'Released', code: 'SHUTDOWN' } })
         .catch(() => {})
     }
     // pg-boss's stop waits for a maintenance pass in flight; past a second,
@@ -373,18 +383,19 @@ export class Background {
       // fetched just as the tests paused: held until they resume
       await this.#whilePaused()
       for (const job of jobs) {
-        const work = this.#run(job).finally(() => {
-          this.#inHand.delete(job.id)
+        const attempt = { id: job.id, retryCount: job.retryCount }
+        const runKey = `${job.id}:${job.retryCount}`
+        const work = this.#run(job, attempt).finally(() => {
+          this.#inHand.delete(runKey)
           this.#wake?.()
         })
-        this.#inHand.set(job.id, work)
+        this.#inHand.set(runKey, { attempt, work })
       }
     }
   }
 
-  async #run(job: JobWithMetadata<JobData>) {
+  async #run(job: JobWithMetadata<JobData>, attempt: JobAttempt) {
     const boss = await this.#started()
-    const attempt = { id: job.id, retryCount: job.retryCount }
     try {
       await this.#handler!(job.data)
     } catch (error) {

@@ -20,14 +20,15 @@ const connection = dbConfig.connections.postgres.connection as {
 
 function queue(
   overrides: Partial<typeof settings.jobs> = {},
-  name = `test-${randomBytes(4).toString('hex')}`
+  name = `test-${randomBytes(4).toString('hex')}`,
+  supervise = false
 ) {
   return new Background({
     queue: name,
     connectionString: connection.connectionString,
     statementTimeoutMs: connection.statement_timeout,
     connectTimeoutMs: connection.connectionTimeoutMillis,
-    supervise: false,
+    supervise,
     pollWhenIdle: true,
     pooled: false,
     jobs: { ...settings.jobs, pollMs: 20, retryDelay: 1, retryLimit: 2, ...overrides },
@@ -187,6 +188,33 @@ test.group('Background | job queue', () => {
     await until(() => finished === 1, 8000)
     assert.equal(started, 1)
   }).timeout(15_000)
+
+  test('a job whose claim expired while it runs is run again beside it; stop() waits for both runs', async ({
+    assert,
+  }) => {
+    // a claim of 1 s, expired by this process's own maintenance every second
+    const background = queue(
+      { timeout: 1, superviseInterval: 1, retryDelay: 1 },
+      `test-${randomBytes(4).toString('hex')}`,
+      true
+    )
+    const releases: Array<() => void> = []
+    background.startWorkers(async () => {
+      await new Promise<void>((resolve) => releases.push(resolve))
+    })
+    await background.enqueue('slow', {})
+    await until(() => releases.length === 2, 15_000)
+    // the first run ends; the second, a retry of the same job, still runs
+    releases[0]()
+    await sleep(100)
+    let stopped = false
+    const stopping = background.stop(10_000).then(() => (stopped = true))
+    await sleep(500)
+    assert.isFalse(stopped, 'stop() did not wait for the second run of the job')
+    releases[1]()
+    await stopping
+    assert.isTrue(stopped)
+  }).timeout(30_000)
 
   test('a queue stopped before its worker started never starts it nor takes a job', async ({
     assert,
