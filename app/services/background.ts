@@ -7,6 +7,7 @@ import logger from '@adonisjs/core/services/logger'
 import dbConfig from '#config/database'
 import settings, { type Settings } from '#config/setting'
 import ServiceUnavailableException from '#exceptions/service_unavailable_exception'
+import { afterCommitted } from '#services/transactions'
 
 /** The queue every account mail goes through. */
 export const QUEUE = 'account-mail'
@@ -151,7 +152,7 @@ export class Background {
       if (id) this.#mine.add(id)
       this.#wake?.()
     }
-    if (trx) trx.after('commit', accepted)
+    if (trx) afterCommitted(trx, accepted)
     else accepted()
   }
 

@@ -44,3 +44,14 @@ export async function inTransaction<T>(
     throw error
   }
 }
+
+/**
+ * Runs `callback` once `trx` has committed — really committed: Lucid's
+ * `after('commit')` hooks also run when COMMIT failed (see `inTransaction`),
+ * this reads the transaction's own outcome instead. Never runs after a
+ * rollback or a failed COMMIT; the callback's errors are its own.
+ */
+export function afterCommitted(trx: TransactionClientContract, callback: () => void) {
+  const outcome: Promise<unknown> = (trx.knexClient as any).executionPromise
+  outcome.then(callback, () => {})
+}

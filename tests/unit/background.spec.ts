@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import { test } from '@japa/runner'
+import db from '@adonisjs/lucid/services/db'
 import dbConfig from '#config/database'
 import settings from '#config/setting'
 import appBackground, { Background, type JobData } from '#services/background'
+import { inTransaction } from '#services/transactions'
 import { recordQueries } from '#tests/security/helpers/queries'
 
 /**
@@ -215,6 +217,30 @@ test.group('Background | job queue', () => {
     await stopping
     assert.isTrue(stopped)
   }).timeout(30_000)
+
+  test('a job written in a transaction whose COMMIT fails is neither stored nor counted as pending', async ({
+    assert,
+    cleanup,
+  }) => {
+    const background = queue()
+    cleanup(() => background.stop())
+    // a deferred constraint: every statement succeeds, the COMMIT fails
+    const table = `deferred_${randomBytes(4).toString('hex')}`
+    await db.rawQuery(`create table ${table} (id int unique deferrable initially deferred)`)
+    cleanup(() => db.rawQuery(`drop table ${table}`))
+    await assert.rejects(() =>
+      inTransaction(async (trx) => {
+        await trx.rawQuery(`insert into ${table} values (1), (1)`)
+        await background.enqueue('doomed', {}, undefined, trx)
+      })
+    )
+    await sleep(50)
+    assert.equal(background.pending, 0, 'a job that never committed is waited for')
+    const stored = await db.rawQuery('select count(*)::int as n from pgboss.job where name = ?', [
+      background.queue,
+    ])
+    assert.equal(stored.rows[0].n, 0)
+  })
 
   test('a queue stopped before its worker started never starts it nor takes a job', async ({
     assert,
