@@ -111,10 +111,12 @@ export class Background {
   /**
    * Commits a job of `kind` with `data` (ids or an address, never a
    * secret) to the queue and wakes this process's worker. Jobs with the
-   * same `serialKey` run one at a time, in the order they were enqueued
-   * (one account's mails then leave in the order their links were issued,
-   * so the newest mail carries the link that works); without one, a job
-   * runs alongside any other.
+   * same `serialKey` never run at the same time (pg-boss's `singleton`
+   * policy): one account's mails leave one after another, so two links of
+   * one address are never issued and sent crosswise. The order is the
+   * enqueue order except around a retry: a job waiting for its backoff
+   * does not hold back a newer one (which then issues the newer link).
+   * Without a key, a job runs alongside any other.
    *
    * Given `trx`, the job is written inside that transaction and commits or
    * rolls back with the change it mails about: a process killed, or a
