@@ -108,6 +108,9 @@ test.group('Faults | graceful stop', (group) => {
     await locker.end()
     const finished = await held
     assert.equal(finished.status, 200)
+    // begun before the signal, it still asks its client to go: an idle
+    // keep-alive connection would hold the stop up until the deadline
+    assert.equal(finished.headers.get('connection'), 'close')
 
     while (service.running && Date.now() - signalled < DEADLINE_MS + 2000) await sleep(50)
     const stoppedAfter = Date.now() - signalled
