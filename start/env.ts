@@ -34,13 +34,15 @@ const env = await Env.create(new URL('../', import.meta.url), {
   | DB_POOLER says whether DATABASE_URL is a PgBouncer, and
   | in which pool mode; DIRECT_DATABASE_URL is the server
   | itself, for ace commands (config/setting.ts `database`).
+  | The pool size and timeouts are read as text and checked
+  | there, like the other numbers below.
   |----------------------------------------------------------
   */
   DATABASE_URL: Env.schema.string.optional(),
-  DB_POOL_MAX: Env.schema.number.optional(),
-  DB_ACQUIRE_TIMEOUT_MS: Env.schema.number.optional(),
-  DB_CONNECT_TIMEOUT_MS: Env.schema.number.optional(),
-  DB_STATEMENT_TIMEOUT_MS: Env.schema.number.optional(),
+  DB_POOL_MAX: Env.schema.string.optional(),
+  DB_ACQUIRE_TIMEOUT_MS: Env.schema.string.optional(),
+  DB_CONNECT_TIMEOUT_MS: Env.schema.string.optional(),
+  DB_STATEMENT_TIMEOUT_MS: Env.schema.string.optional(),
   DB_POOLER: Env.schema.enum.optional(['none', 'session', 'transaction'] as const),
   DIRECT_DATABASE_URL: Env.schema.string.optional(),
 

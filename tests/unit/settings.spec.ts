@@ -55,6 +55,10 @@ const cases = [
   { setting: 'trustedProxies', variable: 'TRUSTED_PROXIES', value: 'not-an-ip' },
   { setting: 'hashing.memoryKib', variable: 'ARGON2_MEMORY_KIB', value: '1024' },
   { setting: 'database.directUrl', variable: 'DIRECT_DATABASE_URL', value: 'http://db:5432/x' },
+  { setting: 'database.poolMax', variable: 'DB_POOL_MAX', value: '0' },
+  { setting: 'database.acquireTimeoutMs', variable: 'DB_ACQUIRE_TIMEOUT_MS', value: '-5' },
+  { setting: 'database.statementTimeoutMs', variable: 'DB_STATEMENT_TIMEOUT_MS', value: '0' },
+  { setting: 'redis.url', variable: 'REDIS_URL', value: 'not a url' },
 ]
 
 test.group('Settings | boot validation', () => {
