@@ -16,9 +16,9 @@ import {
  * too long fails fast, and the error handler turns it into 503 with
  * Retry-After. Unbounded, `pg` waits forever and knex for 60 s (SECURITY.md F1).
  */
-const acquireTimeout = env.get('DB_ACQUIRE_TIMEOUT_MS', 3000)
-const connectTimeout = env.get('DB_CONNECT_TIMEOUT_MS', 3000)
-const statementTimeout = env.get('DB_STATEMENT_TIMEOUT_MS', 5000)
+const acquireTimeout = settings.database.acquireTimeoutMs
+const connectTimeout = settings.database.connectTimeoutMs
+const statementTimeout = settings.database.statementTimeoutMs
 const timeouts = { statement: statementTimeout, idleInTransaction: statementTimeout * 2 }
 /** The client-side bound, for a server that does not answer at all. */
 const queryTimeout = statementTimeout + 1000
@@ -102,7 +102,7 @@ const dbConfig = defineConfig({
       } as { connectionString: string },
       pool: {
         min: 0,
-        max: env.get('DB_POOL_MAX', 10),
+        max: settings.database.poolMax,
         acquireTimeoutMillis: acquireTimeout,
         createTimeoutMillis: connectTimeout,
         idleTimeoutMillis: 30_000,

@@ -1,6 +1,7 @@
 import env from '#start/env'
 import { defineConfig } from '@adonisjs/redis'
 import type { InferConnections } from '@adonisjs/redis/types'
+import { InvalidSettingError } from '#config/setting'
 
 /**
  * Used only when LIMITER_STORE=redis. Commands fail fast while Redis is
@@ -27,7 +28,14 @@ const redisConfig = defineConfig({
 })
 
 function parseRedisUrl(value: string) {
-  const url = new URL(value)
+  let url: URL | undefined
+  try {
+    url = new URL(value)
+  } catch {}
+  // the URL itself is never quoted: it may carry a password
+  if (!url || (url.protocol !== 'redis:' && url.protocol !== 'rediss:')) {
+    throw new InvalidSettingError('redis.url', 'REDIS_URL', 'expected a redis:// or rediss:// URL')
+  }
   return {
     host: url.hostname,
     port: Number(url.port || 6379),

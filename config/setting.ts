@@ -225,8 +225,38 @@ const settings = {
    * which a transaction-mode pooler would leave held on a server
    * connection. Required with `pooler: 'transaction'`; unset, commands use
    * DATABASE_URL.
+   *
+   * The pool and its bounds: connections per process, the longest wait
+   * for a pooled connection and to open one (then 503), and PostgreSQL's
+   * `statement_timeout` (idle-in-transaction is twice that). None may be
+   * 0: a pool of none never answers, and a timeout of 0 is no bound.
    */
-  database: { pooler, directUrl },
+  database: {
+    pooler,
+    directUrl,
+    poolMax: integer('database.poolMax', 'DB_POOL_MAX', 10, 1, 1000),
+    acquireTimeoutMs: integer(
+      'database.acquireTimeoutMs',
+      'DB_ACQUIRE_TIMEOUT_MS',
+      3000,
+      100,
+      600_000
+    ),
+    connectTimeoutMs: integer(
+      'database.connectTimeoutMs',
+      'DB_CONNECT_TIMEOUT_MS',
+      3000,
+      100,
+      600_000
+    ),
+    statementTimeoutMs: integer(
+      'database.statementTimeoutMs',
+      'DB_STATEMENT_TIMEOUT_MS',
+      5000,
+      100,
+      3_600_000
+    ),
+  },
 
   /**
    * Proxies allowed to set X-Forwarded-For. Trusting one that is not yours

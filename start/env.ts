@@ -12,10 +12,10 @@
 
 import { Env } from '@adonisjs/core/env'
 
-export default await Env.create(new URL('../', import.meta.url), {
-  NODE_ENV: Env.schema.enum(['development', 'production', 'test'] as const),
-  PORT: Env.schema.number(),
-  HOST: Env.schema.string({ format: 'host' }),
+const env = await Env.create(new URL('../', import.meta.url), {
+  NODE_ENV: Env.schema.enum.optional(['development', 'production', 'test'] as const),
+  PORT: Env.schema.number.optional(),
+  HOST: Env.schema.string.optional({ format: 'host' }),
   APP_KEY: Env.schema.secret(),
   LOG_LEVEL: Env.schema.enum.optional([
     'fatal',
@@ -34,13 +34,15 @@ export default await Env.create(new URL('../', import.meta.url), {
   | DB_POOLER says whether DATABASE_URL is a PgBouncer, and
   | in which pool mode; DIRECT_DATABASE_URL is the server
   | itself, for ace commands (config/setting.ts `database`).
+  | The pool size and timeouts are read as text and checked
+  | there, like the other numbers below.
   |----------------------------------------------------------
   */
   DATABASE_URL: Env.schema.string.optional(),
-  DB_POOL_MAX: Env.schema.number.optional(),
-  DB_ACQUIRE_TIMEOUT_MS: Env.schema.number.optional(),
-  DB_CONNECT_TIMEOUT_MS: Env.schema.number.optional(),
-  DB_STATEMENT_TIMEOUT_MS: Env.schema.number.optional(),
+  DB_POOL_MAX: Env.schema.string.optional(),
+  DB_ACQUIRE_TIMEOUT_MS: Env.schema.string.optional(),
+  DB_CONNECT_TIMEOUT_MS: Env.schema.string.optional(),
+  DB_STATEMENT_TIMEOUT_MS: Env.schema.string.optional(),
   DB_POOLER: Env.schema.enum.optional(['none', 'session', 'transaction'] as const),
   DIRECT_DATABASE_URL: Env.schema.string.optional(),
 
@@ -119,3 +121,16 @@ export default await Env.create(new URL('../', import.meta.url), {
   JOB_SUPERVISE_INTERVAL: Env.schema.string.optional(),
   JOB_POOL_MAX: Env.schema.string.optional(),
 })
+
+/**
+ * NODE_ENV, PORT and HOST have the README's defaults, so the documented
+ * production environment (NODE_ENV, DATABASE_URL, APP_KEY, SMTP) is enough
+ * without a `.env`. Set here, in the process environment too: the
+ * framework's HTTP server reads PORT and HOST from there, and would bind
+ * 0.0.0.0 without HOST.
+ */
+if (env.get('NODE_ENV') === undefined) env.set('NODE_ENV', 'development')
+if (env.get('PORT') === undefined) env.set('PORT', 3333)
+if (env.get('HOST') === undefined) env.set('HOST', '127.0.0.1')
+
+export default env

@@ -1,4 +1,5 @@
 import { createServer, type RequestListener } from 'node:http'
+import proxyAddr from 'proxy-addr'
 import app from '@adonisjs/core/services/app'
 import type { Settings } from '#config/setting'
 import { answerClientError } from '#exceptions/transport_errors'
@@ -13,11 +14,25 @@ import { answerClientError } from '#exceptions/transport_errors'
  *   seconds, which must exceed a load balancer's own idle timeout, or the
  *   balancer reuses a connection the server is closing and answers 502;
  *   headers must arrive within a second more (Node's rule:
- *   headersTimeout > keepAliveTimeout).
+ *   headersTimeout > keepAliveTimeout);
+ * - an `X-Request-Id` is kept only from a proxy in TRUSTED_PROXIES, like
+ *   X-Forwarded-For: the framework would take any client's as the request
+ *   id, which the access log and every error line repeat (up to Node's
+ *   16 KB of header, whatever the client chose to put there).
  */
 export function createHttpServer(handler: RequestListener) {
   const settings = app.config.get<Settings>('setting')
-  const server = createServer(handler)
+  const trusted =
+    settings.trustedProxies.length > 0 ? proxyAddr.compile(settings.trustedProxies) : () => false
+  const server = createServer((request, response) => {
+    if (
+      request.headers['x-request-id'] !== undefined &&
+      !trusted(request.socket.remoteAddress ?? '', 0)
+    ) {
+      delete request.headers['x-request-id']
+    }
+    return handler(request, response)
+  })
   server.keepAliveTimeout = settings.http.keepAliveTimeout * 1000
   server.headersTimeout = server.keepAliveTimeout + 1000
   server.on('clientError', answerClientError)

@@ -25,6 +25,12 @@ class Lifecycle {
    * the database pool). If that is not done `settings.shutdown.deadline`
    * seconds after the signal, the process exits with code 1. A second
    * signal changes nothing: the first stop is under way.
+   *
+   * Once the app has terminated, the process exits: everything it owns is
+   * closed or released by then, and a socket it no longer owns must not
+   * keep it alive — an SMTP server that stopped answering leaves the mail
+   * transport's half-closed connection open until the peer acts, which
+   * would hold the stop up until the deadline and an exit code of 1.
    */
   async stop(app: ApplicationService) {
     if (this.#draining) return
@@ -37,6 +43,7 @@ class Lifecycle {
     logger.info({ drainWindow, deadline }, 'draining before shutdown')
     await sleep(drainWindow * 1000)
     await app.terminate()
+    process.exit(process.exitCode ?? 0)
   }
 }
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { createServer, type Socket } from 'node:net'
 import { test } from '@japa/runner'
 import app from '@adonisjs/core/services/app'
 import hash from '@adonisjs/core/services/hash'
@@ -108,6 +109,9 @@ test.group('Faults | graceful stop', (group) => {
     await locker.end()
     const finished = await held
     assert.equal(finished.status, 200)
+    // begun before the signal, it still asks its client to go: an idle
+    // keep-alive connection would hold the stop up until the deadline
+    assert.equal(finished.headers.get('connection'), 'close')
 
     while (service.running && Date.now() - signalled < DEADLINE_MS + 2000) await sleep(50)
     const stoppedAfter = Date.now() - signalled
@@ -123,6 +127,56 @@ test.group('Faults | graceful stop', (group) => {
       'the deadline forced the exit'
     )
     await service.stop()
+  }).timeout(60_000)
+
+  test('F6: a mail job stuck on an SMTP server that stopped answering does not hold the stop up', async ({
+    assert,
+  }) => {
+    /**
+     * An SMTP server that accepts connections and then says nothing, not
+     * even to the client's FIN: the mail transport's socket stays
+     * half-closed, as with a hung relay or a network black hole.
+     */
+    const sockets: Socket[] = []
+    const silent = createServer({ allowHalfOpen: true }, (socket) => sockets.push(socket))
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const smtpPort = (silent.address() as { port: number }).port
+    const service = new ServiceProcess(await freePort(), {
+      ...env,
+      MAIL_DIR: '',
+      SMTP_HOST: '127.0.0.1',
+      SMTP_PORT: String(smtpPort),
+      SHUTDOWN_DRAIN_WINDOW: '0s',
+    })
+    try {
+      await service.start()
+      const signup = await fetch(`${service.url}/api/v1/auth/signup`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          email: `stuck-${randomBytes(4).toString('hex')}@example.com`,
+          password: PASSWORD,
+        }),
+      })
+      assert.equal(signup.status, 202)
+      const connected = Date.now() + 5000
+      while (sockets.length === 0 && Date.now() < connected) await sleep(20)
+      assert.isAbove(sockets.length, 0, 'the job never reached the SMTP server')
+
+      const signalled = Date.now()
+      process.kill(service.pid!, 'SIGTERM')
+      while (service.running && Date.now() - signalled < DEADLINE_MS + 2000) await sleep(50)
+      assert.isFalse(service.running, 'the process did not exit')
+      assert.isFalse(
+        service.logs.some((entry) => entry.msg === 'shutdown deadline passed, exiting'),
+        'the deadline forced the exit'
+      )
+      assert.isBelow(Date.now() - signalled, DEADLINE_MS, 'it needed the deadline to stop')
+    } finally {
+      await service.stop()
+      sockets.forEach((socket) => socket.destroy())
+      await new Promise((resolve) => silent.close(resolve))
+    }
   }).timeout(60_000)
 
   test('every request writes one access-log line: route pattern, status, time, never a token', async ({

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { stripVTControlCharacters } from 'node:util'
@@ -55,6 +55,10 @@ const cases = [
   { setting: 'trustedProxies', variable: 'TRUSTED_PROXIES', value: 'not-an-ip' },
   { setting: 'hashing.memoryKib', variable: 'ARGON2_MEMORY_KIB', value: '1024' },
   { setting: 'database.directUrl', variable: 'DIRECT_DATABASE_URL', value: 'http://db:5432/x' },
+  { setting: 'database.poolMax', variable: 'DB_POOL_MAX', value: '0' },
+  { setting: 'database.acquireTimeoutMs', variable: 'DB_ACQUIRE_TIMEOUT_MS', value: '-5' },
+  { setting: 'database.statementTimeoutMs', variable: 'DB_STATEMENT_TIMEOUT_MS', value: '0' },
+  { setting: 'redis.url', variable: 'REDIS_URL', value: 'not a url' },
 ]
 
 test.group('Settings | boot validation', () => {
@@ -114,4 +118,28 @@ test.group('Settings | boot errors', () => {
     assert.notInclude(output, 'Invalid setting')
     assert.include(output, 'ECONNREFUSED', 'the boot must get as far as the database')
   }).timeout(30_000)
+})
+
+test.group('Settings | README', () => {
+  test("every variable of start/env.ts has a row in the README's configuration table", async ({
+    assert,
+  }) => {
+    const schema = await readFile(join(ROOT, 'start', 'env.ts'), 'utf8')
+    const readme = await readFile(join(ROOT, 'README.md'), 'utf8')
+    const variables = [...schema.matchAll(/^\s+([A-Z][A-Z0-9_]+): Env\.schema/gm)].map(
+      ([, name]) => name
+    )
+    const table = readme.slice(
+      readme.indexOf('| variable'),
+      readme.indexOf('\n\n', readme.indexOf('| variable'))
+    )
+    const documented = new Set([...table.matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map(([, name]) => name))
+
+    assert.isAbove(variables.length, 40)
+    assert.deepEqual(
+      variables.filter((name) => !documented.has(name)),
+      [],
+      'variables missing from the table'
+    )
+  })
 })

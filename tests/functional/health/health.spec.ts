@@ -30,4 +30,17 @@ test.group('Health | probes', () => {
     )
     assert.isAbove(settings.http.keepAliveTimeout, 60)
   })
+
+  test("a client's X-Request-Id is not taken as the request id (only a trusted proxy's)", async ({
+    assert,
+  }) => {
+    const chosen = 'oat_MQ.a-client-chosen-request-id'
+    const response = await rawRequest('/health/live', {
+      method: 'GET',
+      headers: { 'x-request-id': chosen },
+    })
+    assert.equal(response.status, 200)
+    assert.isString(response.headers['x-request-id'])
+    assert.notEqual(response.headers['x-request-id'], chosen)
+  })
 })
