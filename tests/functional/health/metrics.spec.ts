@@ -17,12 +17,28 @@ test.group('Health | metrics', () => {
 
   test('answers 401 to a scraper without the token', async ({ client }) => {
     await withSettings(withToken, async () => {
-      for (const header of [undefined, 'Bearer wrong-token-of-the-same-len', `Bearer ${TOKEN}x`]) {
+      for (const header of [
+        undefined,
+        'Bearer wrong-token-of-the-same-len',
+        `Bearer ${TOKEN}x`,
+        TOKEN,
+        `Basic ${TOKEN}`,
+        `Bearer  ${TOKEN}`,
+      ]) {
         const request = client.get('/metrics')
         if (header) request.header('authorization', header)
         const response = await request
         response.assertStatus(401)
         response.assertBodyContains({ errors: [{ code: 'E_UNAUTHORIZED_ACCESS' }] })
+      }
+    })
+  })
+
+  test('takes the Bearer scheme in any case (RFC 7235)', async ({ client }) => {
+    await withSettings(withToken, async () => {
+      for (const scheme of ['Bearer', 'bearer', 'BEARER']) {
+        const response = await client.get('/metrics').header('authorization', `${scheme} ${TOKEN}`)
+        response.assertStatus(200)
       }
     })
   })
