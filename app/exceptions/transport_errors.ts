@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
+import type { AnsweredRequest } from '#services/request_log'
 
 /**
  * Errors that happen before the framework has a request to hand to the
@@ -16,6 +17,17 @@ const HEADERS = {
   'Vary': 'Origin',
 }
 
+/**
+ * The access-log line and metrics of a refused request. Loaded when first
+ * needed: config/app.ts imports this file, and every ace command loads the
+ * config, so it stays free of the logger, the metrics and the database.
+ */
+function record(answer: AnsweredRequest) {
+  import('#services/request_log')
+    .then(({ recordAnsweredRequest }) => recordAnsweredRequest(answer))
+    .catch(() => {})
+}
+
 function body(code: string, message: string) {
   return JSON.stringify({ errors: [{ code, message }] })
 }
@@ -24,10 +36,11 @@ function body(code: string, message: string) {
  * The `onBadUrl` hook of config/app.ts: a path or query whose escapes do
  * not decode (`/api/v1/%E0%A4%A`) answers 400 `E_BAD_REQUEST`.
  */
-export function answerBadUrl(_request: IncomingMessage, response: ServerResponse) {
+export function answerBadUrl(request: IncomingMessage, response: ServerResponse) {
   const text = body('E_BAD_REQUEST', 'The URL is malformed: check its percent-escapes')
   response.writeHead(400, { ...HEADERS, 'Content-Length': Buffer.byteLength(text) })
   response.end(text)
+  record({ method: request.method ?? '-', route: '(malformed url)', status: 400 })
 }
 
 /**
@@ -81,4 +94,5 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex) 
     .map(([name, value]) => `${name}: ${value}`)
     .join('\r\n')
   socket.end(`HTTP/1.1 ${status} ${reason}\r\n${head}\r\n\r\n${text}`)
+  record({ method: '-', route: '(unparsed)', status })
 }

@@ -59,9 +59,10 @@ new Gauge({
 /**
  * Records one answered request.
  *
- * @param seconds from the request's arrival to the end of its response
+ * @param seconds from the request's arrival to the end of its response;
+ *   without it (a request Node's parser refused) only the count moves
  */
-export function recordRequest(method: string, route: string, status: number, seconds: number) {
+export function recordRequest(method: string, route: string, status: number, seconds?: number) {
   requests.inc({ method, route, status: String(status) })
-  latency.observe({ method, route }, seconds)
+  if (seconds !== undefined) latency.observe({ method, route }, seconds)
 }

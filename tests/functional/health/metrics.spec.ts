@@ -1,8 +1,19 @@
 import { test } from '@japa/runner'
 import settings from '#config/setting'
+import { registry } from '#services/metrics'
 import { signedInUser, withSettings } from '#tests/helpers/accounts'
+import { head, rawExchange, rawRequest } from '#tests/security/helpers/raw_http'
 
 const TOKEN = 'metrics-scraper-secret-0123456789'
+
+/** The request counter's value for one set of labels (0 when absent). */
+async function requestCount(labels: Record<string, string>) {
+  const metric = await registry.getSingleMetric('tessera_http_requests_total')!.get()
+  const entry = metric.values.find((value) =>
+    Object.entries(labels).every(([name, label]) => value.labels[name] === label)
+  )
+  return entry?.value ?? 0
+}
 
 function withToken(current: typeof settings) {
   current.observability.metricsToken = TOKEN
@@ -41,6 +52,23 @@ test.group('Health | metrics', () => {
         response.assertStatus(200)
       }
     })
+  })
+
+  test('counts requests refused below the router: malformed URLs, unreadable or oversized headers', async ({
+    assert,
+  }) => {
+    const malformed = { method: 'GET', route: '(malformed url)', status: '400' }
+    const oversized = { method: '-', route: '(unparsed)', status: '431' }
+    const before = [await requestCount(malformed), await requestCount(oversized)]
+    const bad = await rawRequest('/api/v1/%E0%A4%A', { method: 'GET' })
+    assert.equal(bad.status, 400)
+    const big = await rawExchange(
+      head('GET /api/v1/me HTTP/1.1', [['X-Padding', 'a'.repeat(100_000)]])
+    )
+    assert.equal(big.status, 431)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    assert.equal(await requestCount(malformed), before[0] + 1)
+    assert.equal(await requestCount(oversized), before[1] + 1)
   })
 
   test('serves requests by route pattern, latency, hashing and pool use to the token holder', async ({
