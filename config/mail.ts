@@ -13,13 +13,15 @@ import FileMailTransport from '#services/file_mail_transport'
  *
  * SMTP when SMTP_HOST is set. Otherwise, outside production (or when
  * MAIL_DIR is set explicitly), each message is written to a file under
- * MAIL_DIR (default tmp/mail). Production without either stops the boot:
- * silently dropping verification and reset mail is never what you want.
+ * MAIL_DIR (default tmp/mail). A production web server without either
+ * stops its boot: silently dropping verification and reset mail is never
+ * what you want. Only the web server sends mail (its worker runs the
+ * jobs); ace commands — the release step first — need no mail settings.
  */
 const smtpHost = env.get('SMTP_HOST')
 const mailDir = env.get('MAIL_DIR')
 
-if (!smtpHost && !mailDir && app.inProduction) {
+if (!smtpHost && !mailDir && app.inProduction && app.getEnvironment() === 'web') {
   throw new InvalidSettingError(
     'mail.transport',
     'SMTP_HOST',

@@ -50,6 +50,31 @@ test.group('Startup | the documented production environment', () => {
     assert.notInclude(migrate.output(), 'Missing environment variable')
   }).timeout(60_000)
 
+  test('the release step needs no mail settings; a server without them refuses to start, naming SMTP_HOST', async ({
+    assert,
+    cleanup,
+  }) => {
+    const envPath = await mkdtemp(join(app.makePath('tmp'), 'prod-env-'))
+    cleanup(() => rm(envPath, { recursive: true, force: true }))
+    const withoutMail = documentedEnvironment(envPath)
+    delete withoutMail.SMTP_HOST
+    delete withoutMail.SMTP_PORT
+
+    const migrate = run(['ace.js', 'migrate'], withoutMail)
+    assert.equal(await migrate.exited, 0, migrate.output())
+
+    const port = await freePort()
+    const server = run(['--import=@poppinss/ts-exec', 'bin/server.ts'], {
+      ...withoutMail,
+      PORT: String(port),
+    })
+    cleanup(async () => {
+      if (server.child.exitCode === null) server.child.kill('SIGKILL')
+    })
+    assert.notEqual(await server.exited, 0)
+    assert.include(server.output(), 'SMTP_HOST')
+  }).timeout(60_000)
+
   test('the server starts without HOST and listens on 127.0.0.1', async ({ assert, cleanup }) => {
     const envPath = await mkdtemp(join(app.makePath('tmp'), 'prod-env-'))
     cleanup(() => rm(envPath, { recursive: true, force: true }))
