@@ -1,6 +1,7 @@
 import pg from 'pg'
 import env from '#start/env'
 import app from '@adonisjs/core/services/app'
+import logger from '@adonisjs/core/services/logger'
 import { defineConfig } from '@adonisjs/lucid'
 import settings from '#config/setting'
 import {
@@ -87,6 +88,26 @@ export const transactionTimeouts =
  */
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value, 10))
 
+/**
+ * knex's own log lines — "Acquire connection error: <error with its
+ * stack>" each time PostgreSQL cannot be reached — through the app's
+ * logger, cut to their first line unless LOG_LEVEL is debug or trace: an
+ * outage is one readable line per attempt, and stacks stay a debugging
+ * aid, as for every other log line (README, Configuration). Only called
+ * once the app has booted (the logger service is set by then).
+ */
+function firstLine(message: unknown) {
+  const text = String(message)
+  return logger.isLevelEnabled('debug') ? text : text.split('\n', 1)[0]
+}
+
+const knexLog = {
+  warn: (message: unknown) => logger.warn(firstLine(message)),
+  error: (message: unknown) => logger.error(firstLine(message)),
+  deprecate: (message: unknown) => logger.info(firstLine(message)),
+  debug: (message: unknown) => logger.debug(String(message)),
+}
+
 const dbConfig = defineConfig({
   connection: 'postgres',
   prettyPrintDebugQueries: false,
@@ -109,7 +130,7 @@ const dbConfig = defineConfig({
         propagateCreateError: false,
         afterCreate,
       },
-      ...({ acquireConnectionTimeout: acquireTimeout } as {}),
+      ...({ acquireConnectionTimeout: acquireTimeout, log: knexLog } as {}),
       migrations: {
         naturalSort: true,
         paths: ['database/migrations'],

@@ -86,6 +86,11 @@ process.once('exit', () => {
 const SECRET_IN_LOG = /\b(oat|evt|prt)_[A-Za-z0-9_-]{8,}/
 /** The suite's addresses all end in example.com; the log may name domains only. */
 const ADDRESS_IN_LOG = /[A-Za-z0-9._-]+@[A-Za-z0-9.-]*example\.com/
+/**
+ * A stack trace, as JSON escapes it: the README promises stacks only at
+ * LOG_LEVEL=debug, and the fault runs log at warn.
+ */
+const STACK_IN_LOG = /\\n\s+at /
 
 /**
  * Everything one fault test file needs: its own PostgreSQL, an SMTP sink
@@ -386,6 +391,10 @@ export default class Harness {
     const addresses = logs.filter((entry) => ADDRESS_IN_LOG.test(JSON.stringify(entry)))
     if (addresses.length > 0) {
       failures.push(`email addresses in the server log: ${addresses.length} lines`)
+    }
+    const stacks = logs.filter((entry) => STACK_IN_LOG.test(JSON.stringify(entry)))
+    if (stacks.length > 0) {
+      failures.push(`${stacks.length} log lines with a stack trace: ${summarizeLogs(stacks)}`)
     }
     const unhandled = logs.filter((entry) => entry.msg === 'unhandled error')
     if (unhandled.length > 0) {
