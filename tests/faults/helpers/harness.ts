@@ -6,6 +6,7 @@ import FaultCluster from '#tests/faults/helpers/cluster'
 import RedisServer from '#tests/faults/helpers/redis_server'
 import PgBouncer from '#tests/faults/helpers/pgbouncer'
 import ServiceProcess, { LOG_LEVEL, type LogEntry } from '#tests/faults/helpers/service'
+import { forge, SEED_LENGTH, withChecksum } from '#tests/helpers/token_forgery'
 import { runAce } from '#tests/helpers/service_process'
 import TcpGate from '#tests/faults/helpers/tcp_gate'
 import { checkConnections, checkIntegrity } from '#tests/faults/helpers/integrity'
@@ -456,12 +457,17 @@ export default class Harness {
   /**
    * One request of each kind, mid-fault, from a user outside the load, so
    * that every kind the fault must refuse is certainly tried while it holds.
-   * Reset and verify present well-formed tokens that do not exist (400 when
-   * the service can check them).
+   * Reset and verify present tokens that do not exist but pass every check
+   * made without the database (format, checksum), so the service must look
+   * them up: 400 when it can, 503 when the fault keeps it from the table.
    */
   async #probe(kinds: Kind[]) {
     const bogus = (prefix: string) =>
-      `${prefix}${Buffer.from('987654321').toString('base64url')}.${randomBytes(30).toString('base64url')}`
+      forge(
+        prefix,
+        '987654321',
+        withChecksum(randomBytes(SEED_LENGTH).toString('base64url').slice(0, SEED_LENGTH))
+      )
     const requests: Partial<Record<Kind, () => Promise<unknown>>> = {
       signin: () =>
         this.api.call('signin', 'POST', '/api/v1/auth/signin', {
