@@ -25,6 +25,20 @@ export type JobData = { kind: string; key: string } & Record<string, string | nu
  */
 export type JobHandler = (data: JobData) => Promise<void>
 
+/**
+ * How one run of a job ended: `completed` (its work done), `retry` (it
+ * failed and will run again after its backoff), `dead` (it failed its
+ * last try and was dead-lettered).
+ */
+export type RunOutcome = { kind: string; outcome: 'completed' | 'retry' | 'dead' }
+
+/**
+ * The queue's jobs by state, as of pg-boss's last monitor pass: `ready`
+ * to run now, `deferred` waiting for a retry's backoff, `active` running,
+ * `dead` dead-lettered and waiting for `jobs:retry`.
+ */
+export type JobCounts = { ready: number; deferred: number; active: number; dead: number }
+
 /** A dead-lettered job as an operator sees it. */
 export type DeadLetter = {
   id: string
@@ -93,6 +107,7 @@ export class Background {
   #lastPollWarning = 0
   /** Until when to poll although this process enqueued nothing (after a redrive). */
   #pollUntil = 0
+  #outcomeListeners: Array<(outcome: RunOutcome) => void> = []
 
   constructor(options: Options) {
     this.#options = options
@@ -156,6 +171,35 @@ export class Background {
     }
     if (trx) afterCommitted(trx, accepted)
     else accepted()
+  }
+
+  /**
+   * Calls `listener` after each run of a job in this process ends (the
+   * metrics count them). A listener's error is its own.
+   */
+  onRunOutcome(listener: (outcome: RunOutcome) => void) {
+    this.#outcomeListeners.push(listener)
+  }
+
+  /**
+   * The queue's jobs by state (see `JobCounts`), as of pg-boss's last
+   * monitor pass (every `jobs.superviseInterval` seconds, by whichever
+   * instance runs it): one indexed read of pg-boss's queue table.
+   *
+   * @throws the database's error when the queue's table cannot be read.
+   */
+  async counts(): Promise<JobCounts> {
+    const boss = await this.#started()
+    const [queue, dead] = await Promise.all([
+      boss.getQueue(this.queue),
+      boss.getQueue(this.deadLetterQueue),
+    ])
+    return {
+      ready: queue?.readyCount ?? 0,
+      deferred: queue?.deferredCount ?? 0,
+      active: queue?.activeCount ?? 0,
+      dead: dead?.queuedCount ?? 0,
+    }
   }
 
   /**
@@ -415,6 +459,7 @@ export class Background {
       }
       if (final) logger.error(context, 'background job failed, dead-lettered')
       else logger.warn(context, 'background job failed, will retry')
+      this.#tell(job, final ? 'dead' : 'retry')
       try {
         await boss.fail(this.queue, attempt, { error: errorSummary(error) })
         if (final) this.#settle(job.id)
@@ -432,6 +477,7 @@ export class Background {
      * will take it up anyway (and a new link supersedes the one just
      * mailed: at most one works).
      */
+    this.#tell(job, 'completed')
     const until = Date.now() + this.#options.jobs.timeout * 1000
     for (let wait = 250; ; wait = Math.min(wait * 2, 2000)) {
       try {
@@ -448,6 +494,15 @@ export class Background {
         }
         await new Promise((resolve) => setTimeout(resolve, wait))
       }
+    }
+  }
+
+  #tell(job: JobWithMetadata<JobData>, outcome: RunOutcome['outcome']) {
+    const kind = String(job.data?.kind)
+    for (const listener of this.#outcomeListeners) {
+      try {
+        listener({ kind, outcome })
+      } catch {}
     }
   }
 

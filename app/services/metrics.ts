@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import db from '@adonisjs/lucid/services/db'
 import passwordHasher from '#services/password_hasher'
+import background from '#services/background'
 
 /**
  * The service's Prometheus metrics (prom-client, the de-facto Node client:
@@ -66,3 +67,37 @@ export function recordRequest(method: string, route: string, status: number, sec
   requests.inc({ method, route, status: String(status) })
   if (seconds !== undefined) latency.observe({ method, route }, seconds)
 }
+
+/**
+ * Scrapes never wait on a database that does not answer: past this, the
+ * job gauges are left out of the scrape (milliseconds).
+ */
+const JOB_COUNTS_TIMEOUT_MS = 1000
+
+new Gauge({
+  name: 'tessera_jobs',
+  help: "Account-mail jobs by state (ready, deferred for a retry, active, dead-lettered), as of the job queue's last monitor pass",
+  labelNames: ['state'] as const,
+  registers: [registry],
+  async collect() {
+    // a scrape that cannot read the counts shows none, not the last ones
+    this.reset()
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<null>((resolve) => {
+      timer = setTimeout(() => resolve(null), JOB_COUNTS_TIMEOUT_MS)
+    })
+    const counts = await Promise.race([background.counts().catch(() => null), timeout])
+    clearTimeout(timer)
+    if (!counts) return
+    for (const [state, count] of Object.entries(counts)) this.set({ state }, count)
+  },
+})
+
+const jobRuns = new Counter({
+  name: 'tessera_job_runs_total',
+  help: 'Job runs in this process, by kind and outcome (completed, retry, dead: failed and dead-lettered)',
+  labelNames: ['kind', 'outcome'] as const,
+  registers: [registry],
+})
+
+background.onRunOutcome(({ kind, outcome }) => jobRuns.inc({ kind, outcome }))

@@ -242,6 +242,38 @@ test.group('Background | job queue', () => {
     assert.equal(stored.rows[0].n, 0)
   })
 
+  test('reports each run outcome, and counts dead letters after a monitor pass', async ({
+    assert,
+    cleanup,
+  }) => {
+    const background = queue(
+      { retryLimit: 1, superviseInterval: 1 },
+      `test-${randomBytes(4).toString('hex')}`,
+      true
+    )
+    cleanup(() => background.stop())
+    const outcomes: string[] = []
+    background.onRunOutcome(({ kind, outcome }) => outcomes.push(`${kind}:${outcome}`))
+    let runs = 0
+    background.startWorkers(async (job) => {
+      runs++
+      if (job.kind === 'broken') throw new Error('smtp down')
+    })
+    await background.enqueue('fine', {})
+    await background.enqueue('broken', {})
+    await background.idle()
+    assert.equal(runs, 3)
+    assert.sameMembers(outcomes, ['fine:completed', 'broken:retry', 'broken:dead'])
+
+    // the counts are pg-boss's, refreshed by its monitor (every second here)
+    let counts = await background.counts()
+    for (let waited = 0; counts.dead === 0 && waited < 5000; waited += 100) {
+      await sleep(100)
+      counts = await background.counts()
+    }
+    assert.deepEqual(counts, { ready: 0, deferred: 0, active: 0, dead: 1 })
+  }).timeout(15_000)
+
   test('a queue stopped before its worker started never starts it nor takes a job', async ({
     assert,
   }) => {

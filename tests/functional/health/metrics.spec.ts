@@ -1,5 +1,6 @@
 import { test } from '@japa/runner'
 import settings from '#config/setting'
+import background from '#services/background'
 import { registry } from '#services/metrics'
 import { signedInUser, withSettings } from '#tests/helpers/accounts'
 import { head, rawExchange, rawRequest } from '#tests/security/helpers/raw_http'
@@ -75,7 +76,10 @@ test.group('Health | metrics', () => {
     client,
     assert,
   }) => {
-    const { token } = await signedInUser(client)
+    const { user, token } = await signedInUser(client)
+    const forgot = await client.post('/api/v1/auth/password/forgot').json({ email: user.email })
+    forgot.assertStatus(202)
+    await background.idle()
     const me = await client.get('/api/v1/me').bearerToken(token)
     me.assertStatus(200)
     await client.get('/api/v1/me/sessions/12345').bearerToken(token)
@@ -95,6 +99,11 @@ test.group('Health | metrics', () => {
       )
       assert.match(text, /tessera_hash_operations\{state="running"\} \d+/)
       assert.match(text, /tessera_db_pool_connections\{state="used"\} \d+/)
+      // the forgot-password above mailed its link through the job queue
+      assert.match(text, /tessera_job_runs_total\{kind="reset_link",outcome="completed"\} [1-9]/)
+      for (const state of ['ready', 'deferred', 'active', 'dead']) {
+        assert.match(text, new RegExp(`tessera_jobs\\{state="${state}"\\} \\d+`))
+      }
       // series are labelled by pattern, never by path or token
       assert.notInclude(text, '/api/v1/me/sessions/12345')
       assert.notInclude(text, token)
