@@ -64,10 +64,23 @@ const startupTimeouts: Record<string, number> =
  * knex's pool hook, once per new connection before its first use: the
  * session settings or the transaction-mode adaptations above. An error
  * (the SET failing) discards the connection, and acquiring it fails: 503.
+ *
+ * Behind a session-mode PgBouncer whose server pool is full, the login
+ * succeeds at once and the SET waits in PgBouncer's queue. It is bounded
+ * by the connect timeout (the pool gives up on the whole create then
+ * anyway), and a connection whose SET failed is closed here: knex does not
+ * destroy a connection whose `afterCreate` fails, and pg leaves it open
+ * after a query timeout. Left open, each abandoned create stayed queued in
+ * PgBouncer, took a server connection as soon as one was free (a raised
+ * `default_pool_size` included) and kept it, unused, for good.
  */
 function afterCreate(connection: pg.Client, done: (error: Error | null, c: pg.Client) => void) {
   if (pooler === 'session') {
-    connection.query(sessionTimeoutsSql(timeouts), (error: Error | null) => done(error, connection))
+    const set = { text: sessionTimeoutsSql(timeouts), query_timeout: connectTimeout }
+    connection.query(set as pg.QueryConfig, (error: Error | null) => {
+      if (error) connection.end().catch(() => {})
+      done(error, connection)
+    })
     return
   }
   if (pooler === 'transaction') {
@@ -114,6 +127,15 @@ const dbConfig = defineConfig({
   connections: {
     postgres: {
       client: 'pg',
+      /**
+       * What knex would otherwise ask the server (`select version()`) on
+       * each new connection until one answers, only to choose `json` over
+       * `text` for json columns. Declared (pg-boss already needs 13 or
+       * later), a new connection sends nothing but its login and the
+       * `afterCreate` statement, which closes it when it fails: a version
+       * query timed out left its connection open, as described there.
+       */
+      version: '13',
       connection: {
         connectionString,
         application_name: 'tessera',

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto'
+import pg from 'pg'
 import { test } from '@japa/runner'
 import type { Assert } from '@japa/assert'
 import Harness, { LIMITS } from '#tests/faults/helpers/harness'
 import { newPassword } from '#tests/faults/helpers/load'
 import { runAce } from '#tests/helpers/service_process'
+import { sleep } from '#tests/faults/helpers/processes'
 
 /**
  * SECURITY.md F8 with Debian's PgBouncer (1.18) between the service and
@@ -308,5 +310,85 @@ test.group('Faults | PgBouncer in session mode', (group) => {
     assert,
   }) => {
     await assertSigninCutOff(harness, assert)
+  })
+
+  test('F8: a pool too small for the service, once raised by RELOAD, serves again', async ({
+    assert,
+  }) => {
+    const pgbouncer = harness.pgbouncer!
+    const size = pgbouncer.poolSize
+    const account = await newAccount(harness, assert)
+    const signin = await call(harness, 'POST', '/auth/signin', {
+      body: { email: account.email, password: account.password },
+    })
+    const token = signin.body.data.token
+    const readiness = async () => {
+      const response = await fetch(`${harness.service.url}/health/ready`, {
+        signal: AbortSignal.timeout(10_000),
+      })
+      await response.text()
+      return response.status
+    }
+    /**
+     * A fresh process (nothing learnt from a first connection yet) behind a
+     * pool of 2 whose server connections someone else holds: every
+     * connection the service opens logs in and then waits in PgBouncer's
+     * queue, until the pool gives up on it.
+     */
+    await harness.service.kill()
+    const database = new URL(harness.cluster.url).pathname.slice(1)
+    await pgbouncer.resize(2)
+    await pgbouncer.admin(`KILL ${database}`)
+    await pgbouncer.admin(`RESUME ${database}`)
+    const holders: pg.Client[] = []
+    try {
+      for (let index = 0; index < 2; index++) {
+        const holder = new pg.Client({
+          connectionString: pgbouncer.url,
+          application_name: 'tessera-faults',
+        })
+        holder.on('error', () => {})
+        holders.push(holder)
+        await holder.connect()
+        await holder.query('select 1')
+      }
+      await harness.service.start()
+      const starved = { me: new Set<number>(), ready: new Set<number>() }
+      const until = Date.now() + 6000
+      while (Date.now() < until) {
+        const [me, ready] = await Promise.all([
+          call(harness, 'GET', '/me', { token }),
+          readiness(),
+          call(harness, 'GET', '/me', { token }),
+          call(harness, 'GET', '/me', { token }),
+        ])
+        starved.me.add(me.status)
+        starved.ready.add(ready)
+        await sleep(100)
+      }
+      assert.deepEqual([...starved.me, ...starved.ready], [503, 503], 'starved')
+
+      /**
+       * Raised, with room for the service's connections (and the two held
+       * ones), as the README asks: a RELOAD must be enough. The connections
+       * the service gave up on must not be waiting ahead of it, and must
+       * not take the new server connections.
+       */
+      await pgbouncer.resize(size)
+      const deadline = Date.now() + 15_000
+      let last = ''
+      while (Date.now() < deadline) {
+        const me = await call(harness, 'GET', '/me', { token })
+        last = `me ${me.status}, ready ${await readiness()}`
+        if (last === 'me 200, ready 200') break
+        await sleep(250)
+      }
+      const pools = await pgbouncer.admin('SHOW POOLS')
+      const pool = pools.find((row) => row.database === database)
+      assert.equal(last, 'me 200, ready 200', `after RELOAD: ${JSON.stringify(pool)}`)
+    } finally {
+      for (const holder of holders) await holder.end().catch(() => {})
+      await pgbouncer.resize(size).catch(() => {})
+    }
   })
 })

@@ -4,6 +4,7 @@ import { chown, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import pg from 'pg'
 import { sleep } from '#tests/faults/helpers/processes'
 
 /** Where Debian's `pgbouncer` package puts the binary. */
@@ -13,8 +14,9 @@ const BINARY = ['/usr/sbin/pgbouncer', '/usr/bin/pgbouncer'].find((path) => exis
  * Debian's PgBouncer (1.18 on bookworm) in front of the suite's
  * PostgreSQL, on a free loopback port with an ini of its own: the stock
  * settings but for the pool mode, the server pool size and round-robin
- * reuse of server connections. Started and stopped by the test, like
- * `RedisServer`.
+ * reuse of server connections, with the server's user as an admin (the
+ * admin console's `RELOAD`, `SHOW POOLS`). Started and stopped by the
+ * test, like `RedisServer`.
  *
  * Clients authenticate with SCRAM against a plaintext `auth_file`, which
  * PgBouncer also uses to log in to PostgreSQL; the files live in a
@@ -38,7 +40,7 @@ export default class PgBouncer {
     readonly port: number,
     private serverUrl: string,
     readonly mode: 'session' | 'transaction',
-    readonly poolSize = 3
+    public poolSize = 3
   ) {}
 
   /** The pooled database, with the server's credentials. */
@@ -65,34 +67,13 @@ export default class PgBouncer {
     const server = new URL(this.serverUrl)
     const user = decodeURIComponent(server.username)
     const password = decodeURIComponent(server.password)
-    const database = server.pathname.slice(1)
     const directory = await mkdtemp(join(tmpdir(), 'tessera-pgbouncer-'))
     this.#directory = directory
     const quote = (value: string) => `"${value.replaceAll('"', '""')}"`
     await writeFile(join(directory, 'users.txt'), `${quote(user)} ${quote(password)}\n`, {
       mode: 0o600,
     })
-    await writeFile(
-      join(directory, 'pgbouncer.ini'),
-      [
-        '[databases]',
-        `${database} = host=${server.hostname} port=${server.port} dbname=${database}`,
-        '[pgbouncer]',
-        'listen_addr = 127.0.0.1',
-        `listen_port = ${this.port}`,
-        'unix_socket_dir =',
-        'auth_type = scram-sha-256',
-        `auth_file = ${join(directory, 'users.txt')}`,
-        `pool_mode = ${this.mode}`,
-        `default_pool_size = ${this.poolSize}`,
-        // hand out server connections in turn instead of reusing the last
-        // one, as a busy pooler does: consecutive statements of one idle
-        // client land on different servers, deterministically
-        'server_round_robin = 1',
-        '',
-      ].join('\n'),
-      { mode: 0o600 }
-    )
+    await this.#writeIni()
     const args = [join(directory, 'pgbouncer.ini')]
     if (process.getuid?.() === 0) {
       const uid = Number(spawnSync('id', ['-u', 'postgres']).stdout.toString().trim())
@@ -120,6 +101,37 @@ export default class PgBouncer {
   }
 
   /**
+   * Sets `default_pool_size` as an operator would: edits the ini and sends
+   * `RELOAD` on the admin console.
+   */
+  async resize(poolSize: number) {
+    this.poolSize = poolSize
+    await this.#writeIni()
+    await this.admin('RELOAD')
+  }
+
+  /**
+   * One command on PgBouncer's admin console (`SHOW POOLS`, `RELOAD`,
+   * `KILL db`…), as the server's user, which the ini makes an admin.
+   */
+  async admin(command: string) {
+    const url = new URL(this.url)
+    url.pathname = '/pgbouncer'
+    const client = new pg.Client({
+      connectionString: url.toString(),
+      connectionTimeoutMillis: 5000,
+    })
+    client.on('error', () => {})
+    await client.connect()
+    try {
+      const result = await client.query(command)
+      return result.rows as Record<string, unknown>[]
+    } finally {
+      await client.end().catch(() => {})
+    }
+  }
+
+  /**
    * Stops PgBouncer (SIGTERM: immediate shutdown, SIGKILL after 5 s) and
    * deletes its folder.
    */
@@ -132,6 +144,35 @@ export default class PgBouncer {
       clearTimeout(timer)
     }
     if (this.#directory) await rm(this.#directory, { recursive: true, force: true })
+  }
+
+  async #writeIni() {
+    const server = new URL(this.serverUrl)
+    const user = decodeURIComponent(server.username)
+    const database = server.pathname.slice(1)
+    const directory = this.#directory!
+    await writeFile(
+      join(directory, 'pgbouncer.ini'),
+      [
+        '[databases]',
+        `${database} = host=${server.hostname} port=${server.port} dbname=${database}`,
+        '[pgbouncer]',
+        'listen_addr = 127.0.0.1',
+        `listen_port = ${this.port}`,
+        'unix_socket_dir =',
+        'auth_type = scram-sha-256',
+        `auth_file = ${join(directory, 'users.txt')}`,
+        `admin_users = ${user}`,
+        `pool_mode = ${this.mode}`,
+        `default_pool_size = ${this.poolSize}`,
+        // hand out server connections in turn instead of reusing the last
+        // one, as a busy pooler does: consecutive statements of one idle
+        // client land on different servers, deterministically
+        'server_round_robin = 1',
+        '',
+      ].join('\n'),
+      { mode: 0o600 }
+    )
   }
 
   #listening() {
