@@ -13,16 +13,12 @@
 
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { startDevelopmentDatabase, type EmbeddedDatabase } from '../database/embedded_postgres.ts'
-import { ensureEnvFile } from './env_file.ts'
+import type { EmbeddedDatabase } from '../database/embedded_postgres.ts'
+import { prepareLocalRun, runStep, StepFailed } from './local_run.ts'
 import { reportError } from './report_error.ts'
 import { onOrphaned, onStopSignal } from './signals.ts'
 
 const appRoot = fileURLToPath(new URL('../', import.meta.url))
-
-function say(message: string) {
-  process.stdout.write(`[tessera] ${message}\n`)
-}
 
 let database: EmbeddedDatabase | undefined
 let devServer: ChildProcess | undefined
@@ -56,23 +52,11 @@ onStopSignal(stopEverything)
 onOrphaned(stopEverything)
 
 try {
-  const created = await ensureEnvFile(appRoot)
-  if (created) say(`created ${created} with a fresh APP_KEY`)
+  const local = await prepareLocalRun(appRoot)
+  database = local.database
+  const env = local.env
 
-  const env: NodeJS.ProcessEnv = { ...process.env }
-  database = await startDevelopmentDatabase(appRoot, say)
-  if (database) env.DATABASE_URL = database.url
-
-  const migrated = spawn(process.execPath, ['ace.js', 'migrate'], {
-    cwd: appRoot,
-    env,
-    stdio: 'inherit',
-  })
-  const code = await new Promise((done) => migrated.on('exit', done))
-  if (code !== 0) {
-    await stopEverything()
-    process.exit(1)
-  }
+  await runStep(appRoot, 'running migrations', ['ace.js', 'migrate'], env)
 
   /**
    * In a process group of its own, so that stopping reaches the HTTP
@@ -90,7 +74,7 @@ try {
     process.exit(exitCode ?? (signal ? 1 : 0))
   })
 } catch (error) {
-  reportError(error)
+  if (!(error instanceof StepFailed)) reportError(error)
   await stopEverything()
   process.exit(1)
 }

@@ -19,8 +19,8 @@
 
 import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { startDevelopmentDatabase, type EmbeddedDatabase } from '../database/embedded_postgres.ts'
-import { ensureEnvFile } from './env_file.ts'
+import type { EmbeddedDatabase } from '../database/embedded_postgres.ts'
+import { prepareLocalRun, runStep, say, StepFailed } from './local_run.ts'
 import { reportError } from './report_error.ts'
 import {
   SERVER_NODE_ARGS,
@@ -32,28 +32,6 @@ import {
 import { onOrphaned, onStopSignal } from './signals.ts'
 
 const appRoot = fileURLToPath(new URL('../', import.meta.url))
-
-function say(message: string) {
-  process.stdout.write(`[tessera] ${message}\n`)
-}
-
-/**
- * A step that failed in a child process, which already said why.
- */
-class StepFailed extends Error {}
-
-/**
- * Runs a step in a child process; the child reports its own errors.
- */
-function run(label: string, args: string[], env: NodeJS.ProcessEnv) {
-  return new Promise<void>((done, fail) => {
-    const child = spawn(process.execPath, args, { cwd: appRoot, env, stdio: 'inherit' })
-    child.on('error', fail)
-    child.on('exit', (code) =>
-      code === 0 ? done() : fail(new StepFailed(`${label} failed (exit ${code})`))
-    )
-  })
-}
 
 let database: EmbeddedDatabase | undefined
 let server: ChildProcess | undefined
@@ -84,14 +62,11 @@ onStopSignal(stopEverything)
 onOrphaned(stopEverything)
 
 try {
-  const created = await ensureEnvFile(appRoot)
-  if (created) say(`created ${created} with a fresh APP_KEY`)
+  const local = await prepareLocalRun(appRoot)
+  database = local.database
+  const env = local.env
 
-  const env: NodeJS.ProcessEnv = { ...process.env }
-  database = await startDevelopmentDatabase(appRoot, say)
-  if (database) env.DATABASE_URL = database.url
-
-  await run('running migrations', ['ace.js', 'migrate'], env)
+  await runStep(appRoot, 'running migrations', ['ace.js', 'migrate'], env)
   await ensureBuild(appRoot, say)
 
   const script = currentServerScript(appRoot)
