@@ -24,7 +24,7 @@ export async function inTransaction<T>(
   client: Pick<QueryClientContract, 'transaction'> = db
 ): Promise<T> {
   const trx = await client.transaction()
-  const outcome: Promise<unknown> = (trx.knexClient as any).executionPromise
+  const outcome = outcomeOf(trx)
   let failure: unknown
   outcome.catch((error) => {
     failure ??= error
@@ -52,6 +52,14 @@ export async function inTransaction<T>(
  * rollback or a failed COMMIT; the callback's errors are its own.
  */
 export function afterCommitted(trx: TransactionClientContract, callback: () => void) {
-  const outcome: Promise<unknown> = (trx.knexClient as any).executionPromise
-  outcome.then(callback, () => {})
+  outcomeOf(trx).then(callback, () => {})
+}
+
+/**
+ * The transaction's real outcome: knex's `executionPromise`, which
+ * resolves once COMMIT succeeded and rejects on a failed COMMIT or a
+ * rollback (Lucid does not expose it).
+ */
+function outcomeOf(trx: TransactionClientContract): Promise<unknown> {
+  return (trx.knexClient as any).executionPromise
 }
