@@ -3,17 +3,9 @@ import db from '@adonisjs/lucid/services/db'
 import limiter from '@adonisjs/limiter/services/main'
 import redis from '@adonisjs/redis/services/main'
 import lifecycle from '#services/lifecycle'
+import { withTimeout } from '#services/time_bound'
 
 const READY_TIMEOUT_MS = 2000
-
-function withTimeout<T>(work: Promise<T>) {
-  return Promise.race([
-    work,
-    new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error('readiness check timed out')), READY_TIMEOUT_MS).unref()
-    ),
-  ])
-}
 
 /**
  * Liveness (the process answers) and readiness (this instance should get
@@ -55,7 +47,11 @@ export default class HealthController {
 
     await Promise.all(
       Object.entries(probes).map(async ([name, probe]) => {
-        checks[name] = await withTimeout(probe()).then(
+        checks[name] = await withTimeout(
+          probe(),
+          READY_TIMEOUT_MS,
+          'readiness check timed out'
+        ).then(
           () => 'ok' as const,
           () => 'down' as const
         )

@@ -2,6 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import db from '@adonisjs/lucid/services/db'
 import passwordHasher from '#services/password_hasher'
 import background from '#services/background'
+import { withTimeout } from '#services/time_bound'
 
 /**
  * The service's Prometheus metrics (prom-client, the de-facto Node client:
@@ -82,12 +83,11 @@ new Gauge({
   async collect() {
     // a scrape that cannot read the counts shows none, not the last ones
     this.reset()
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<null>((resolve) => {
-      timer = setTimeout(() => resolve(null), JOB_COUNTS_TIMEOUT_MS)
-    })
-    const counts = await Promise.race([background.counts().catch(() => null), timeout])
-    clearTimeout(timer)
+    const counts = await withTimeout(
+      background.counts(),
+      JOB_COUNTS_TIMEOUT_MS,
+      'job counts timed out'
+    ).catch(() => null)
     if (!counts) return
     for (const [state, count] of Object.entries(counts)) this.set({ state }, count)
   },
