@@ -380,7 +380,11 @@ export default class Harness {
       failures.push(`the service process changed or died (pid ${pid} → ${this.service.pid})`)
     }
     for (const anomaly of this.driver.anomalies.slice(anomaliesFrom)) {
-      failures.push(`${anomaly.email} at ${at(anomaly.at)}: ${anomaly.text}`)
+      const user = this.driver.users.find((candidate) => candidate.email === anomaly.email)
+      const history = user
+        ? `. Last requests:\n      ${user.history.slice(-12).join('\n      ')}`
+        : ''
+      failures.push(`${anomaly.email} at ${at(anomaly.at)}: ${anomaly.text}${history}`)
     }
     for (const missing of this.driver.missingMail.slice(missingFrom)) {
       const line = `${missing.email}: ${missing.text}`

@@ -100,6 +100,34 @@ export async function checkIntegrity(
       user.link = undefined
       user.suspect = undefined
     } else {
+      /**
+       * A reset-link job may run again (F6: its process killed after its
+       * mail left, or after it issued the link): the rerun stores a newer
+       * token, which supersedes the link in hand, and mails it.
+       */
+      const newer = (id: string) => [...resets].find((other) => BigInt(other) > BigInt(id))
+      const supersededBy = user.link && !resets.has(user.link.id) && newer(user.link.id)
+      if (user.link && supersededBy) {
+        notes.push(
+          `${who}: reset link ${user.link.id} was superseded by ${supersededBy}, issued by a rerun of its job (F6); its mail is to come`
+        )
+        if (user.suspect?.startsWith('reset with a link in hand')) user.suspect = undefined
+        user.link = undefined
+      }
+      if (user.supersededLink) {
+        const issued = newer(user.supersededLink)
+        if (issued) {
+          notes.push(
+            `${who}: reset link ${user.supersededLink} was refused, superseded by ${issued}; its mail is to come`
+          )
+        } else {
+          failures.push(
+            `${who}: reset link ${user.supersededLink} was refused (400) with no attempt failed before, yet no newer link was stored. Last requests:\n      ${user.history.slice(-12).join('\n      ')}`
+          )
+          user.supersededLink = undefined
+          user.awaitingMailSince = undefined
+        }
+      }
       if (user.link && user.link.attempts.length === 0 && !resets.has(user.link.id)) {
         failures.push(
           `${who}: forgot answered 202 and mailed reset link ${user.link.id}, but that token was never stored. Last requests:\n      ${user.history.slice(-12).join('\n      ')}`

@@ -105,6 +105,13 @@ export class LoadUser {
   link?: Link
   resetMailsSeen = 0
   awaitingMailSince?: number
+  /**
+   * The id of a link in hand the service refused (400) before any attempt
+   * with it had failed: a reset-link job ran again and superseded it (F6),
+   * so a newer link must come by mail (awaited like a forgot's) and be
+   * stored with a higher id.
+   */
+  supersededLink?: string
   /** Set when the service answered as if a failed reset had happened. */
   suspect?: string
   /** Set after an anomaly: left out of the load until the next integrity check. */
@@ -360,8 +367,11 @@ export class LoadDriver {
       })
       return outcome
     }
+    if (outcome.status === 400 && link.attempts.length === 0) {
+      this.#awaitSupersedingLink(user, link)
+      return outcome
+    }
     const what = `reset with a link in hand answered ${outcome.status} ${outcome.code}`
-    if (outcome.status === 400 && (await this.#redelivered(user))) return outcome
     if (!this.#explainedByFailedReset(user, what)) {
       this.#anomaly(user, what)
       user.link = undefined
@@ -399,34 +409,44 @@ export class LoadDriver {
     if (mails.length > user.resetMailsSeen) {
       user.resetMailsSeen = mails.length
       user.awaitingMailSince = undefined
+      const superseded = user.supersededLink
+      user.supersededLink = undefined
       this.#adopt(user, mails[mails.length - 1].text)
+      if (superseded && user.link && BigInt(user.link.id) <= BigInt(superseded)) {
+        this.#anomaly(
+          user,
+          `reset link ${superseded} was refused, and the next mail brought an older link ${user.link.id}`
+        )
+      }
     } else if (Date.now() - user.awaitingMailSince > MAIL_WAIT_MS) {
       this.missingMail.push({
         at: Date.now(),
         email: user.email,
-        text: 'a 202 forgot-password request never brought a reset mail',
+        text: user.supersededLink
+          ? `reset link ${user.supersededLink} was refused (400), and no newer link came by mail`
+          : 'a 202 forgot-password request never brought a reset mail',
       })
       user.awaitingMailSince = undefined
+      user.supersededLink = undefined
     }
   }
 
   /**
-   * Whether a newer reset mail arrives within a moment of a link being
-   * refused: its job ran again (a redelivery, F6) and superseded the link.
-   * Takes it as the link in hand.
+   * A link in hand refused with no failed attempt behind it: a rerun of a
+   * reset-link job (its process killed after issuing, before its mail was
+   * marked sent) has superseded it, and its mail may still be to come —
+   * after the job's claim expires (JOB_TIMEOUT) and its retry runs. The
+   * user waits for that mail like a forgot's (`MAIL_WAIT_MS`); the link it
+   * brings must be newer. The integrity check makes sure a newer token was
+   * stored if the mail has not come by then.
    */
-  async #redelivered(user: LoadUser) {
-    const deadline = Date.now() + 1500
-    while (Date.now() < deadline) {
-      const mails = this.mailbox.to(user.email).filter((mail) => RESET_SUBJECT.test(mail.subject))
-      if (mails.length > user.resetMailsSeen) {
-        user.resetMailsSeen = mails.length
-        this.#adopt(user, mails[mails.length - 1].text, 'redelivered, superseding the refused one')
-        return true
-      }
-      await sleep(50)
-    }
-    return false
+  #awaitSupersedingLink(user: LoadUser, link: Link) {
+    user.supersededLink = link.id
+    user.link = undefined
+    user.awaitingMailSince = Date.now()
+    user.history.push(
+      `${new Date().toISOString().slice(11, 23)} link ${link.id} refused: awaiting the newer link that superseded it`
+    )
   }
 
   #adopt(user: LoadUser, text: string, note?: string) {
