@@ -256,6 +256,7 @@ export default class Harness {
     const failures: string[] = []
     const notes: string[] = []
     await this.driver.armLinks()
+    this.driver.supersedingExpected = spec.serviceDown ?? false
     const pid = this.service.pid
     const from = Date.now()
     const logsFrom = this.service.logs.length
@@ -409,6 +410,7 @@ export default class Harness {
     this.driver.collectRedeliveries()
     const integrity = await checkIntegrity(this.cluster, this.driver.users, {
       lostAcknowledgementPossible: spec.lostAcknowledgementPossible ?? false,
+      supersedingExpected: this.driver.supersedingExpected,
     })
     failures.push(...integrity.failures)
     notes.push(...integrity.notes)
