@@ -442,8 +442,12 @@ const settings = {
    * by this process wakes its own worker at once). A failed job is retried
    * `retryLimit` times with exponential backoff from `retryDelay` (capped
    * at `retryDelayMax`), then dead-lettered for an operator (`jobs:failed`,
-   * `jobs:retry`). A job whose process died is taken up again after
-   * `timeout`: longer than one send may take (SMTP timeouts add up to 20 s).
+   * `jobs:retry`). A running job's worker refreshes its heartbeat every
+   * `heartbeat / 2` seconds: a job whose process died (SIGKILL, OOM) is
+   * taken up again once its heartbeat is `heartbeat` seconds old (at least
+   * 10, pg-boss's floor) and the next maintenance pass runs. `timeout`
+   * bounds one run in a live process: longer than one send may take (SMTP
+   * timeouts add up to 20 s).
    */
   jobs: {
     concurrency: integer('jobs.concurrency', 'JOB_CONCURRENCY', 4, 1, 64),
@@ -452,6 +456,7 @@ const settings = {
     retryDelay: requiredDuration('jobs.retryDelay', 'JOB_RETRY_DELAY', app.inTest ? '1s' : '5s', 1),
     retryDelayMax: requiredDuration('jobs.retryDelayMax', 'JOB_RETRY_DELAY_MAX', '15m', 1),
     timeout: requiredDuration('jobs.timeout', 'JOB_TIMEOUT', '60s', 1),
+    heartbeat: requiredDuration('jobs.heartbeat', 'JOB_HEARTBEAT', '10s', 10),
     superviseInterval: requiredDuration(
       'jobs.superviseInterval',
       'JOB_SUPERVISE_INTERVAL',

@@ -118,6 +118,7 @@ const env = await Env.create(new URL('../', import.meta.url), {
   JOB_RETRY_DELAY: Env.schema.string.optional(),
   JOB_RETRY_DELAY_MAX: Env.schema.string.optional(),
   JOB_TIMEOUT: Env.schema.string.optional(),
+  JOB_HEARTBEAT: Env.schema.string.optional(),
   JOB_SUPERVISE_INTERVAL: Env.schema.string.optional(),
   JOB_POOL_MAX: Env.schema.string.optional(),
 })

@@ -161,6 +161,7 @@ export class Background {
         retryBackoff: true,
         retryDelayMax: jobs.retryDelayMax,
         expireInSeconds: jobs.timeout,
+        heartbeatSeconds: jobs.heartbeat,
         deadLetter: this.deadLetterQueue,
         ...(trx ? { db: await executorIn(trx) } : {}),
       }
@@ -441,8 +442,31 @@ export class Background {
     }
   }
 
+  /**
+   * Runs one attempt while refreshing its heartbeat (every `jobs.heartbeat / 2`
+   * seconds, fenced to this attempt): a process that dies mid-run stops
+   * refreshing it, and maintenance hands the job to another run once the
+   * heartbeat is `jobs.heartbeat` seconds old, not after the whole
+   * `jobs.timeout`.
+   */
   async #run(job: JobWithMetadata<JobData>, attempt: JobAttempt) {
     const boss = await this.#started()
+    const heartbeat = setInterval(
+      () => {
+        // after stop() the queue's connections are gone; a released run may still be finishing
+        if (!this.#boss) return
+        boss.touch(this.queue, attempt).catch((error) => this.#warnPoll(error))
+      },
+      (this.#options.jobs.heartbeat * 1000) / 2
+    ).unref()
+    try {
+      await this.#attempt(boss, job, attempt)
+    } finally {
+      clearInterval(heartbeat)
+    }
+  }
+
+  async #attempt(boss: PgBoss, job: JobWithMetadata<JobData>, attempt: JobAttempt) {
     try {
       await this.#handler!(job.data)
     } catch (error) {

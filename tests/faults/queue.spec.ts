@@ -259,3 +259,87 @@ test.group('Faults | durable jobs behind a transaction-mode pooler', (group) => 
     await assertEachDeliveredOnce(assert, harness, batch)
   })
 })
+
+/**
+ * F6, crash recovery by heartbeat: the worker running a job refreshes its
+ * heartbeat every JOB_HEARTBEAT / 2, and maintenance hands the job of a
+ * process that died to another run once that heartbeat is JOB_HEARTBEAT
+ * old. JOB_TIMEOUT is 300 s here, so only the heartbeat can bring a dead
+ * process's jobs back within the test's 40 s, and only a refreshed one can
+ * keep a send slower than JOB_HEARTBEAT from running twice.
+ */
+test.group('Faults | job heartbeats', (group) => {
+  let harness: Harness
+
+  group.setup(async () => {
+    harness = await Harness.start({
+      name: 'queue-heartbeat',
+      users: 2,
+      resets: false,
+      env: { JOB_RETRY_LIMIT: '3', JOB_TIMEOUT: '300s', JOB_HEARTBEAT: '10s' },
+    })
+    return () => harness.stop()
+  })
+
+  test('F6: SIGKILLed mid-send; the jobs are taken up once their heartbeat is 10 s old, not after JOB_TIMEOUT', async ({
+    assert,
+  }) => {
+    const batch = await accounts(harness, 'heartbeat-kill')
+    await harness.gate.hang()
+    try {
+      assert.equal(await batch.forgotAll(), 1, 'every forgot-password answer is the same')
+      // every known address's job is claimed, its send waiting for a greeting
+      for (let waited = 0; ; waited += 50) {
+        const { active = 0 } = await batch.jobStates()
+        if (active >= batch.known.length) break
+        if (waited > 5000) throw new Error('the sends never started')
+        await sleep(50)
+      }
+      await harness.service.kill()
+    } finally {
+      await harness.gate.open()
+    }
+    for (const email of batch.known) assert.lengthOf(batch.resetMails(email), 0)
+
+    await harness.service.start()
+    // assertEachDeliveredOnce waits at most 40 s for the mails
+    await assertEachDeliveredOnce(assert, harness, batch)
+  })
+
+  test('F6: a send slower than the heartbeat runs once: its worker keeps the heartbeat fresh', async ({
+    assert,
+  }) => {
+    const batch = await accounts(harness, 'heartbeat-slow')
+    // each SMTP reply 3.5 s late: a send takes well over 10 s, yet no
+    // single wait reaches the transport's own timeouts (5 s, 10 s)
+    await harness.gate.slow(3500)
+    try {
+      assert.equal(await batch.forgotAll(), 1, 'every forgot-password answer is the same')
+      for (let waited = 0; ; waited += 200) {
+        const states = await batch.jobStates()
+        if (Object.keys(states).every((state) => state === 'completed')) break
+        if (waited > 90_000) throw new Error(`jobs not done: ${JSON.stringify(states)}`)
+        await sleep(200)
+      }
+    } finally {
+      await harness.gate.open()
+    }
+    const runs = await harness.cluster.query<{ retries: number; seconds: number }>(
+      `select retry_count::int as retries,
+              extract(epoch from completed_on - started_on)::float as seconds
+         from pgboss.job
+        where name = 'account-mail' and data->>'kind' = 'reset_link'
+          and data->>'email' like $1`,
+      [`%@${batch.domain}`]
+    )
+    assert.lengthOf(runs, batch.known.length + batch.unknown.length)
+    const sends = runs.filter((run) => run.seconds > 10)
+    assert.isAtLeast(sends.length, batch.known.length, 'no send outlasted the heartbeat')
+    assert.deepEqual(
+      runs.map((run) => run.retries),
+      runs.map(() => 0),
+      'a job was run again while its first run was still sending'
+    )
+    await assertEachDeliveredOnce(assert, harness, batch)
+  })
+})

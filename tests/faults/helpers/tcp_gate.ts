@@ -6,13 +6,16 @@ import { connect, createServer, type Server, type Socket } from 'node:net'
  * as a client sees them:
  * - open: the server answers;
  * - closed: connection refused (open connections reset) — the server is down;
- * - hanging: connections are accepted and never answered — the server hangs.
+ * - hanging: connections are accepted and never answered — the server hangs;
+ * - slow: the server answers, each of its writes held back `delayMs` —
+ *   every reply of a conversation arrives, late.
  * Every state change keeps the port.
  */
 export default class TcpGate {
   port = 0
   #server?: Server
-  #mode: 'forward' | 'hang' = 'forward'
+  #mode: 'forward' | 'hang' | 'slow' = 'forward'
+  #delayMs = 0
   #sockets = new Set<Socket>()
 
   constructor(private targetPort: number) {}
@@ -31,6 +34,14 @@ export default class TcpGate {
 
   async hang() {
     this.#mode = 'hang'
+    this.#dropConnections()
+    await this.#listen()
+  }
+
+  /** New connections answer every server write `delayMs` (milliseconds) late. */
+  async slow(delayMs: number) {
+    this.#mode = 'slow'
+    this.#delayMs = delayMs
     this.#dropConnections()
     await this.#listen()
   }
@@ -66,7 +77,19 @@ export default class TcpGate {
       client.on('error', () => upstream.destroy())
       client.on('close', () => upstream.destroy())
       upstream.on('close', () => client.destroy())
-      client.pipe(upstream).pipe(client)
+      client.pipe(upstream)
+      if (this.#mode === 'forward') {
+        upstream.pipe(client)
+        return
+      }
+      const delayMs = this.#delayMs
+      upstream.on('data', (chunk) => {
+        upstream.pause()
+        setTimeout(() => {
+          if (!client.destroyed) client.write(chunk)
+          upstream.resume()
+        }, delayMs)
+      })
     })
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
