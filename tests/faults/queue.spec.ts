@@ -91,6 +91,46 @@ async function assertEachDeliveredOnce(
 }
 
 /**
+ * Forgot-password for every address of `batch` while the SMTP server
+ * refuses (`close`) or hangs (`hang`); once `killWhen` resolves, the
+ * service is SIGKILLed. A new process must then mail each known address
+ * exactly once (see `assertEachDeliveredOnce`).
+ */
+async function assertDeliveredOnceAfterKill(
+  assert: Assert,
+  harness: Harness,
+  batch: Awaited<ReturnType<typeof accounts>>,
+  smtp: 'close' | 'hang',
+  killWhen: () => Promise<unknown>
+) {
+  await (smtp === 'close' ? harness.gate.close() : harness.gate.hang())
+  try {
+    assert.equal(await batch.forgotAll(), 1, 'every forgot-password answer is the same')
+    await killWhen()
+    await harness.service.kill()
+  } finally {
+    await harness.gate.open()
+  }
+  for (const email of batch.known) assert.lengthOf(batch.resetMails(email), 0)
+
+  await harness.service.start()
+  await assertEachDeliveredOnce(assert, harness, batch)
+}
+
+/**
+ * Resolves once every known address's job is claimed (its send waiting
+ * for a greeting from the hanging SMTP server).
+ */
+async function allClaimed(batch: Awaited<ReturnType<typeof accounts>>) {
+  for (let waited = 0; ; waited += 50) {
+    const { active = 0 } = await batch.jobStates()
+    if (active >= batch.known.length) return
+    if (waited > 5000) throw new Error('the sends never started')
+    await sleep(50)
+  }
+}
+
+/**
  * SECURITY.md F6: nothing queued is lost. Reset links are asked for while
  * the SMTP server refuses or hangs, so their jobs are waiting (for a retry,
  * or in the middle of a send) when the service is SIGKILLed or SIGTERMed;
@@ -119,19 +159,10 @@ test.group('Faults | durable jobs', (group) => {
     assert,
   }) => {
     const batch = await accounts(harness, 'sigkill')
-    await harness.gate.close()
-    try {
-      assert.equal(await batch.forgotAll(), 1, 'every forgot-password answer is the same')
-      // every job has been tried once and waits for its retry
-      await waitUntil(() => batch.logged(FAILED).length >= batch.known.length, 10_000)
-      await harness.service.kill()
-    } finally {
-      await harness.gate.open()
-    }
-    for (const email of batch.known) assert.lengthOf(batch.resetMails(email), 0)
-
-    await harness.service.start()
-    await assertEachDeliveredOnce(assert, harness, batch)
+    // killed once every job has been tried once and waits for its retry
+    await assertDeliveredOnceAfterKill(assert, harness, batch, 'close', () =>
+      waitUntil(() => batch.logged(FAILED).length >= batch.known.length, 10_000)
+    )
     assert.deepEqual(batch.logged(DEAD), [])
   })
 
@@ -238,25 +269,7 @@ test.group('Faults | durable jobs behind a transaction-mode pooler', (group) => 
     assert,
   }) => {
     const batch = await accounts(harness, 'pooled-kill')
-    await harness.gate.hang()
-    try {
-      assert.equal(await batch.forgotAll(), 1, 'every forgot-password answer is the same')
-      await waitUntil(() => harness.gate.connections > 0, 5000)
-      // every known address's job is claimed, its send waiting for a greeting
-      for (let waited = 0; ; waited += 50) {
-        const { active = 0 } = await batch.jobStates()
-        if (active >= batch.known.length) break
-        if (waited > 5000) throw new Error('the sends never started')
-        await sleep(50)
-      }
-      await harness.service.kill()
-    } finally {
-      await harness.gate.open()
-    }
-    for (const email of batch.known) assert.lengthOf(batch.resetMails(email), 0)
-
-    await harness.service.start()
-    await assertEachDeliveredOnce(assert, harness, batch)
+    await assertDeliveredOnceAfterKill(assert, harness, batch, 'hang', () => allClaimed(batch))
   })
 })
 
@@ -284,26 +297,9 @@ test.group('Faults | job heartbeats', (group) => {
   test('F6: SIGKILLed mid-send; the jobs are taken up once their heartbeat is 10 s old, not after JOB_TIMEOUT', async ({
     assert,
   }) => {
-    const batch = await accounts(harness, 'heartbeat-kill')
-    await harness.gate.hang()
-    try {
-      assert.equal(await batch.forgotAll(), 1, 'every forgot-password answer is the same')
-      // every known address's job is claimed, its send waiting for a greeting
-      for (let waited = 0; ; waited += 50) {
-        const { active = 0 } = await batch.jobStates()
-        if (active >= batch.known.length) break
-        if (waited > 5000) throw new Error('the sends never started')
-        await sleep(50)
-      }
-      await harness.service.kill()
-    } finally {
-      await harness.gate.open()
-    }
-    for (const email of batch.known) assert.lengthOf(batch.resetMails(email), 0)
-
-    await harness.service.start()
     // assertEachDeliveredOnce waits at most 40 s for the mails
-    await assertEachDeliveredOnce(assert, harness, batch)
+    const batch = await accounts(harness, 'heartbeat-kill')
+    await assertDeliveredOnceAfterKill(assert, harness, batch, 'hang', () => allClaimed(batch))
   })
 
   test('F6: a send slower than the heartbeat runs once: its worker keeps the heartbeat fresh', async ({
