@@ -442,7 +442,8 @@ export class LoadDriver {
    * A link in hand refused with no failed attempt behind it: a rerun of a
    * reset-link job (its process killed after issuing, before its mail was
    * marked sent) has superseded it, and its mail may still be to come —
-   * after the job's claim expires (JOB_TIMEOUT) and its retry runs. The
+   * after the job's claim lapses (JOB_TIMEOUT or JOB_HEARTBEAT, whichever
+   * comes first) and its retry runs. The
    * user waits for that mail like a forgot's (`MAIL_WAIT_MS`); the link it
    * brings must be newer. The integrity check makes sure a newer token was
    * stored if the mail has not come by then.
