@@ -6,7 +6,7 @@ import hash from '@adonisjs/core/services/hash'
 import { freePort } from '#database/embedded_postgres'
 import FaultCluster from '#tests/faults/helpers/cluster'
 import RedisServer from '#tests/faults/helpers/redis_server'
-import ServiceProcess from '#tests/faults/helpers/service'
+import ServiceProcess, { productionEnv } from '#tests/faults/helpers/service'
 import { runAce } from '#tests/helpers/service_process'
 
 /**
@@ -62,14 +62,9 @@ test.group('Faults | two instances, one PostgreSQL and one Redis', (group) => {
     redis = new RedisServer(await freePort())
     await redis.start()
     const env = {
-      NODE_ENV: 'production',
-      SHUTDOWN_DRAIN_WINDOW: '0s',
-      APP_KEY: randomBytes(32).toString('base64url'),
-      DATABASE_URL: cluster.url,
+      ...productionEnv(cluster.url),
       LIMITER_STORE: 'redis',
       REDIS_URL: redis.url,
-      MAIL_DIR: app.makePath('tmp', 'faults-mail', String(process.pid)),
-      LOG_LEVEL: 'warn',
       SIGNIN_EMAIL_LIMIT: String(EMAIL_LIMIT),
       SESSION_LIMIT: String(SESSION_LIMIT),
     }

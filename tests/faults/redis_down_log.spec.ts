@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto'
 import { test } from '@japa/runner'
 import app from '@adonisjs/core/services/app'
 import { freePort } from '#database/embedded_postgres'
 import FaultCluster from '#tests/faults/helpers/cluster'
-import ServiceProcess from '#tests/faults/helpers/service'
+import ServiceProcess, { productionEnv } from '#tests/faults/helpers/service'
 import { sleep } from '#tests/faults/helpers/processes'
 import { runAce } from '#tests/helpers/service_process'
 
@@ -26,12 +25,8 @@ test.group('Faults | Redis down, the log', (group) => {
     assert,
   }) => {
     const env = {
-      NODE_ENV: 'production',
-      APP_KEY: randomBytes(32).toString('base64url'),
-      DATABASE_URL: cluster.url,
-      MAIL_DIR: app.makePath('tmp', 'faults-mail', String(process.pid)),
+      ...productionEnv(cluster.url),
       LOG_LEVEL: 'info',
-      SHUTDOWN_DRAIN_WINDOW: '0s',
       LIMITER_STORE: 'redis',
       // nothing listens there
       REDIS_URL: `redis://127.0.0.1:${await freePort()}`,

@@ -5,7 +5,7 @@ import app from '@adonisjs/core/services/app'
 import hash from '@adonisjs/core/services/hash'
 import { freePort } from '#database/embedded_postgres'
 import FaultCluster from '#tests/faults/helpers/cluster'
-import ServiceProcess from '#tests/faults/helpers/service'
+import ServiceProcess, { productionEnv } from '#tests/faults/helpers/service'
 import { sleep } from '#tests/faults/helpers/processes'
 import { runAce } from '#tests/helpers/service_process'
 
@@ -30,10 +30,7 @@ test.group('Faults | graceful stop', (group) => {
       app.makePath('tmp', 'faults-postgres', `stop-${process.pid}`)
     )
     env = {
-      NODE_ENV: 'production',
-      APP_KEY: randomBytes(32).toString('base64url'),
-      DATABASE_URL: cluster.url,
-      MAIL_DIR: app.makePath('tmp', 'faults-mail', String(process.pid)),
+      ...productionEnv(cluster.url),
       LOG_LEVEL: 'info',
       SHUTDOWN_DRAIN_WINDOW: `${DRAIN_MS / 1000}s`,
       SHUTDOWN_DEADLINE: `${DEADLINE_MS / 1000}s`,

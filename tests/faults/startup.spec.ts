@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto'
 import { readdirSync } from 'node:fs'
 import { test } from '@japa/runner'
 import app from '@adonisjs/core/services/app'
 import { freePort } from '#database/embedded_postgres'
 import FaultCluster from '#tests/faults/helpers/cluster'
-import ServiceProcess from '#tests/faults/helpers/service'
+import ServiceProcess, { productionEnv } from '#tests/faults/helpers/service'
 import { runAce } from '#tests/helpers/service_process'
 
 /**
@@ -26,15 +25,7 @@ test.group('Faults | instances started together', (group) => {
     cluster = await FaultCluster.start(
       app.makePath('tmp', 'faults-postgres', `startup-${process.pid}`)
     )
-    env = {
-      NODE_ENV: 'production',
-      SHUTDOWN_DRAIN_WINDOW: '0s',
-      APP_KEY: randomBytes(32).toString('base64url'),
-      DATABASE_URL: cluster.url,
-      MAIL_DIR: app.makePath('tmp', 'faults-mail', String(process.pid)),
-      LOG_LEVEL: 'warn',
-      HOST: '127.0.0.1',
-    }
+    env = { ...productionEnv(cluster.url), HOST: '127.0.0.1' }
     return () => cluster.destroy()
   })
 

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs'
 import { dirname } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -17,6 +18,23 @@ export type LogEntry = {
 }
 
 export const LOG_LEVEL = { warn: 40, error: 50 } as const
+
+/**
+ * The environment of a service process in production mode on
+ * `databaseUrl`: a fresh APP_KEY, mail written to files under
+ * tmp/faults-mail, no drain window (stops are prompt; the drain has its
+ * own test), log level warn. Each spec adds or overrides what it tests.
+ */
+export function productionEnv(databaseUrl: string): Record<string, string> {
+  return {
+    NODE_ENV: 'production',
+    SHUTDOWN_DRAIN_WINDOW: '0s',
+    APP_KEY: randomBytes(32).toString('base64url'),
+    DATABASE_URL: databaseUrl,
+    MAIL_DIR: app.makePath('tmp', 'faults-mail', String(process.pid)),
+    LOG_LEVEL: 'warn',
+  }
+}
 
 /**
  * The service (bin/server.ts) as a child process in production mode, on a
