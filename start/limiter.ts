@@ -10,9 +10,9 @@
 */
 
 import app from '@adonisjs/core/services/app'
-import logger from '@adonisjs/core/services/logger'
 import limiter from '@adonisjs/limiter/services/main'
 import redis from '@adonisjs/redis/services/main'
+import { throttledWarning } from '#services/outage_log'
 
 /**
  * A Redis that is down is an outage of the counted routes (they fail
@@ -21,18 +21,10 @@ import redis from '@adonisjs/redis/services/main'
  * one every 2 s for as long as it lasts. One warning every 10 s instead,
  * with the error's name and code, as the job queue does for PostgreSQL.
  */
-let lastWarning = 0
+const warnRedisDown = throttledWarning('Redis unavailable, will try again')
 redis.doNotLogErrors()
 redis.on('connection', (connection) => {
-  connection.on('error', ({ error }) => {
-    const now = Date.now()
-    if (now - lastWarning < 10_000) return
-    lastWarning = now
-    logger.warn(
-      { err: { name: error?.name, code: (error as { code?: unknown })?.code } },
-      'Redis unavailable, will try again'
-    )
-  })
+  connection.on('error', ({ error }) => warnRedisDown(error))
 })
 
 if (app.getEnvironment() === 'web' && limiter.config.default === 'redis') {

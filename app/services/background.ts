@@ -8,6 +8,7 @@ import dbConfig from '#config/database'
 import settings, { type Settings } from '#config/setting'
 import ServiceUnavailableException from '#exceptions/service_unavailable_exception'
 import { afterCommitted } from '#services/transactions'
+import { errorSummary, throttledWarning } from '#services/outage_log'
 
 /** The queue every account mail goes through. */
 export const QUEUE = 'account-mail'
@@ -104,7 +105,8 @@ export class Background {
    */
   #inHand = new Map<string, { attempt: JobAttempt; work: Promise<void> }>()
   #wake?: () => void
-  #lastPollWarning = 0
+  /** At most one warning every 10 s while the queue's database is unreachable. */
+  #warnPoll = throttledWarning('job queue unavailable, will try again')
   /** Until when to poll although this process enqueued nothing (after a redrive). */
   #pollUntil = 0
   #outcomeListeners: Array<(outcome: RunOutcome) => void> = []
@@ -549,14 +551,6 @@ export class Background {
       this.#wake = done
     }).finally(() => (this.#wake = undefined))
   }
-
-  /** At most one warning every 10 s while the queue's database is unreachable. */
-  #warnPoll(error: unknown) {
-    const now = Date.now()
-    if (now - this.#lastPollWarning < 10_000) return
-    this.#lastPollWarning = now
-    logger.warn({ err: errorSummary(error) }, 'job queue unavailable, will try again')
-  }
 }
 
 /**
@@ -570,17 +564,6 @@ async function executorIn(trx: TransactionClientContract) {
   const connection = await knex.client.acquireConnection()
   return {
     executeSql: (text: string, values?: unknown[]) => connection.query(text, values),
-  }
-}
-
-/**
- * An error's name and code only: driver and SMTP messages can quote
- * addresses.
- */
-function errorSummary(error: unknown) {
-  return {
-    name: (error as Error)?.name,
-    code: (error as { code?: unknown })?.code,
   }
 }
 
