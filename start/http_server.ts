@@ -1,5 +1,4 @@
 import { createServer, type RequestListener } from 'node:http'
-import proxyAddr from 'proxy-addr'
 import app from '@adonisjs/core/services/app'
 import type { Settings } from '#config/setting'
 import { answerClientError } from '#exceptions/transport_errors'
@@ -22,8 +21,10 @@ import { answerClientError } from '#exceptions/transport_errors'
  */
 export function createHttpServer(handler: RequestListener) {
   const settings = app.config.get<Settings>('setting')
-  const trusted =
-    settings.trustedProxies.length > 0 ? proxyAddr.compile(settings.trustedProxies) : () => false
+  // config/app.ts's compiled TRUSTED_PROXIES, the one X-Forwarded-For is read with
+  const { trustProxy: trusted } = app.config.get<{
+    trustProxy: (address: string, hop: number) => boolean
+  }>('app.http')
   const server = createServer((request, response) => {
     if (
       request.headers['x-request-id'] !== undefined &&
