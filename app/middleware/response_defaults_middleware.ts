@@ -13,17 +13,17 @@ import lifecycle from '#services/lifecycle'
  *   shared cache must not serve one origin's answer to another (R6; Fetch
  *   standard, "CORS protocol and HTTP caches");
  * - `Connection: close` while the process drains before a stop, so
- *   keep-alive clients move to another instance. Checked again once the
- *   request is handled: a request in flight when the stop began would
- *   otherwise answer keep-alive, and the stop would wait for its client
- *   (or load balancer) to close the idle connection, past the deadline.
+ *   keep-alive clients move to another instance. Checked once the request
+ *   is handled, not when it arrives: a request in flight when the stop
+ *   began would otherwise answer keep-alive, and the stop would wait for
+ *   its client (or load balancer) to close the idle connection, past the
+ *   deadline.
  */
 export default class ResponseDefaultsMiddleware {
   async handle({ request, response }: HttpContext, next: NextFn) {
     request.request.headers.accept = 'application/json'
     response.header('Cache-Control', 'no-store')
     response.header('Vary', 'Origin')
-    if (lifecycle.draining) response.header('Connection', 'close')
     try {
       return await next()
     } finally {
